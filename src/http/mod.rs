@@ -1,0 +1,151 @@
+//! The HTTP surface: routes, shared state and the layers around them.
+//!
+//! Routes never redirect on the webhook path, because Cal.com does not
+//! follow redirects: `/api/cal/webhook` and `/api/cal/webhook/` are one route.
+
+mod webhook;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use tower_http::compression::CompressionLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::calcom::Verifier;
+use crate::config::Config;
+use crate::store::Store;
+use crate::worker::Waker;
+
+/// Where Cal.com posts deliveries.
+pub const WEBHOOK_PATH: &str = "/api/cal/webhook";
+
+/// How long one request may take before it is answered 408.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    config: Config,
+    verifier: Option<Verifier>,
+    store: Store,
+    waker: Waker,
+    webhook_url: String,
+}
+
+impl AppState {
+    pub fn new(config: Config, store: Store, waker: Waker, bound: SocketAddr) -> Self {
+        let verifier = Verifier::new(&config.secrets);
+        let webhook_url = config.webhook_url(bound.port());
+        Self {
+            inner: Arc::new(Shared {
+                config,
+                verifier,
+                store,
+                waker,
+                webhook_url,
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn webhook_url(&self) -> &str {
+        &self.inner.webhook_url
+    }
+}
+
+/// Builds the application router.
+pub fn router(state: AppState) -> Router {
+    let webhook = post(webhook::receive).get(webhook::debug);
+    Router::new()
+        .route(WEBHOOK_PATH, webhook.clone())
+        .route(&format!("{WEBHOOK_PATH}/"), webhook)
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), check_host))
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The one 404 of the site. The webhook's GET answers with this when debug
+/// is off, so that the endpoint cannot be told apart from a missing page.
+pub async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Not Found",
+    )
+        .into_response()
+}
+
+/// Answers 421 to requests for a host that is not ours, when
+/// `BOOKME_ALLOWED_HOSTS` is set. The tunnel origin's host is always ours.
+async fn check_host(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let config = state.config();
+    if config.allowed_hosts.is_empty() {
+        return next.run(req).await;
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if host_allowed(config, &host) {
+        next.run(req).await
+    } else {
+        tracing::debug!(host = %host, "request for a host that is not allowed");
+        (StatusCode::MISDIRECTED_REQUEST, "misdirected request\n").into_response()
+    }
+}
+
+fn host_allowed(config: &Config, host_with_port: &str) -> bool {
+    let bare = strip_port(host_with_port);
+    let tunnel = config
+        .tunnel_origin
+        .as_ref()
+        .map(|o| o.host().to_ascii_lowercase());
+    tunnel.as_deref() == Some(bare)
+        || config
+            .allowed_hosts
+            .iter()
+            .any(|h| h == host_with_port || h == bare)
+}
+
+fn strip_port(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_stripped_from_hosts() {
+        assert_eq!(strip_port("example.com:8080"), "example.com");
+        assert_eq!(strip_port("example.com"), "example.com");
+        assert_eq!(strip_port("[::1]:4321"), "::1");
+    }
+}

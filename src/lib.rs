@@ -1,0 +1,23 @@
+//! bookme: a self-hosted Cal.com booking page and durable webhook receiver.
+//!
+//! # Layout
+//!
+//! - [`config`]: typed configuration from the environment.
+//! - [`telemetry`]: logging setup.
+//! - [`calcom`]: Cal.com's contract: signatures, body shapes, typed events.
+//! - [`store`]: durable deliveries, with group commit.
+//! - [`worker`]: turns stored deliveries into processed ones.
+//! - [`http`]: routes and handlers.
+//! - [`server`]: wiring for `bookme serve`.
+//! - [`cli`]: the command line.
+//!
+//! `ARCHITECTURE.md` states the invariants that hold across these modules.
+
+pub mod calcom;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod server;
+pub mod store;
+pub mod telemetry;
+pub mod worker;

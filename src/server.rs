@@ -1,0 +1,128 @@
+//! Wiring for `bookme serve`: open the store, bind, run the HTTP server and
+//! the worker under one shutdown signal.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::store::Store;
+use crate::worker::{Waker, Worker};
+
+/// A bound, ready server. Tests build one on port 0 and read its address.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+    store: Store,
+    waker: Waker,
+    with_worker: bool,
+}
+
+impl Server {
+    /// Opens and migrates the store, then binds the listener.
+    pub async fn bind(config: Config) -> anyhow::Result<Self> {
+        let store = Store::open(&config.database)
+            .await
+            .with_context(|| format!("could not open the {} store", config.database.kind()))?;
+        let listener = TcpListener::bind((config.host.as_str(), config.port))
+            .await
+            .with_context(|| format!("could not listen on {}:{}", config.host, config.port))?;
+        let waker = Waker::default();
+        let state = AppState::new(config, store.clone(), waker.clone(), listener.local_addr()?);
+        Ok(Self {
+            listener,
+            state,
+            store,
+            waker,
+            with_worker: true,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// A worker over this server's store, for tests that drive it by hand.
+    pub fn worker(&self) -> Worker {
+        Worker::new(self.store.clone(), &self.waker)
+    }
+
+    /// Serves HTTP only; deliveries stay pending until a worker runs.
+    pub fn without_worker(mut self) -> Self {
+        self.with_worker = false;
+        self
+    }
+
+    /// Runs until `shutdown` fires: stops accepting, lets in-flight requests
+    /// finish, and lets the worker finish the delivery it is on.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        self.log_start();
+        let worker = self
+            .with_worker
+            .then(|| tokio::spawn(self.worker().run(shutdown.clone())));
+        let app = http::router(self.state.clone());
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await
+        .context("the HTTP server failed")?;
+        shutdown.cancel();
+        if let Some(worker) = worker {
+            worker.await.context("the worker panicked")?;
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+
+    fn log_start(&self) {
+        let config = self.state.config();
+        tracing::info!(
+            addr = %self.local_addr(),
+            store = self.store.kind(),
+            mode = config.mode.as_str(),
+            webhook_url = self.state.webhook_url(),
+            "listening on http://{}",
+            self.local_addr()
+        );
+        if config.secrets.is_empty() {
+            tracing::warn!(
+                "CAL_WEBHOOK_SECRET is not set: deliveries will be answered 500 until it is"
+            );
+        }
+    }
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}

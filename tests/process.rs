@@ -1,0 +1,304 @@
+//! Tests that run the real `bookme` binary: crash recovery under SIGKILL,
+//! graceful shutdown, and what reaches the logs.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bookme::calcom::signature::sign;
+use bookme::config::DatabaseUrl;
+use bookme::store::{Status, Store};
+use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
+
+/// A canary secret: if these bytes show up in any log, the test fails.
+const CANARY_SECRET: &str = "canary-7f1d-secret-9c2e";
+
+/// A `bookme serve` child process with its log captured to a file.
+struct Bookme {
+    child: Child,
+    port: u16,
+}
+
+impl Bookme {
+    async fn start(db: &Path, log: &Path, port: u16, rust_log: &str) -> Bookme {
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_bookme"))
+            .arg("serve")
+            .env_clear()
+            .env("CAL_WEBHOOK_SECRET", format!("{CANARY_SECRET},test-secret"))
+            .env("CAL_DEBUG", "1")
+            .env("PORT", port.to_string())
+            .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+            .env("RUST_LOG", rust_log)
+            .current_dir(db.parent().unwrap())
+            .stdout(Stdio::from(log_file.try_clone().unwrap()))
+            .stderr(Stdio::from(log_file))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("bookme starts");
+        let me = Bookme { child, port };
+        me.wait_until_listening().await;
+        me
+    }
+
+    async fn wait_until_listening(&self) {
+        for _ in 0..400 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("bookme did not listen on port {} within 10 s", self.port);
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/api/cal/webhook", self.port)
+    }
+
+    /// Asks for a graceful stop with SIGTERM and returns the exit status.
+    async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().unwrap().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(sent.success());
+        tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("bookme stops within 20 s of SIGTERM")
+            .unwrap()
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn post(client: &reqwest::Client, url: &str, body: &[u8]) -> Option<String> {
+    let signature = sign(b"test-secret", body);
+    let resp = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-cal-signature-256", signature)
+        .body(body.to_vec())
+        .send()
+        .await
+        .ok()?;
+    if resp.status() != 200 {
+        return None;
+    }
+    let json: serde_json::Value = resp.json().await.ok()?;
+    json["id"].as_str().map(str::to_owned)
+}
+
+/// Waits until the worker has nothing pending, or fails after a bound.
+async fn wait_until_processed(store: &Store) {
+    for _ in 0..600 {
+        if store.pending(1).await.unwrap().is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("deliveries still pending 30 s after restart");
+}
+
+#[tokio::test]
+async fn acknowledged_deliveries_survive_sigkill_and_are_processed_once() {
+    const TOTAL: usize = 600;
+    const KILL_AFTER: usize = 200;
+    let dir = tempfile::tempdir().unwrap();
+    let (db, log) = (dir.path().join("bookme.db"), dir.path().join("bookme.log"));
+    let port = free_port();
+    let server = Arc::new(Mutex::new(Bookme::start(&db, &log, port, "info").await));
+    let url = server.lock().await.url();
+
+    // Send from 16 connections; kill the server mid-stream once enough
+    // deliveries have been acknowledged.
+    let acked = Arc::new(Mutex::new(Vec::<(usize, String)>::new()));
+    let count = Arc::new(AtomicUsize::new(0));
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut senders = Vec::new();
+    for _ in 0..16 {
+        let (acked, count, next, url) = (acked.clone(), count.clone(), next.clone(), url.clone());
+        senders.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::SeqCst);
+                if n >= TOTAL {
+                    break;
+                }
+                if let Some(id) = post(&client, &url, &common::unique_booking(n)).await {
+                    acked.lock().await.push((n, id));
+                    count.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }));
+    }
+    while count.load(Ordering::SeqCst) < KILL_AFTER {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    server.lock().await.child.kill().await.unwrap(); // SIGKILL
+    for s in senders {
+        s.await.unwrap();
+    }
+    let acked = acked.lock().await.clone();
+    assert!(acked.len() >= KILL_AFTER);
+    assert!(
+        acked.len() < TOTAL,
+        "the kill landed after every request; nothing was tested"
+    );
+
+    // Start again on the same file: pending work is picked up.
+    let restarted = Bookme::start(&db, &log, port, "info").await;
+    let store = Store::open(&DatabaseUrl::Sqlite(format!("sqlite://{}", db.display())))
+        .await
+        .unwrap();
+    wait_until_processed(&store).await;
+    for (n, id) in &acked {
+        let row = store
+            .get(id)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("acked {id} lost"));
+        assert_eq!(row.body, common::unique_booking(*n), "{id}: body changed");
+        assert_eq!(
+            (row.status, row.process_count),
+            (Status::Processed, 1),
+            "{id}"
+        );
+    }
+    let all = store.all().await.unwrap();
+    assert!(
+        all.iter().all(|r| r.process_count == 1),
+        "a delivery was processed twice"
+    );
+
+    // A redelivery of an acknowledged body after the crash is a duplicate.
+    let client = reqwest::Client::new();
+    let (n, id) = &acked[0];
+    assert_eq!(
+        post(&client, &url, &common::unique_booking(*n))
+            .await
+            .as_deref(),
+        Some(&**id)
+    );
+    assert_eq!(store.all().await.unwrap().len(), all.len());
+    assert!(restarted.terminate().await.success());
+    eprintln!(
+        "crash test: {} of {TOTAL} acknowledged before SIGKILL, 0 lost",
+        acked.len()
+    );
+}
+
+#[tokio::test]
+async fn sigterm_finishes_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, log) = (dir.path().join("bookme.db"), dir.path().join("bookme.log"));
+    let server = Bookme::start(&db, &log, free_port(), "info").await;
+    let client = reqwest::Client::new();
+    assert!(
+        post(&client, &server.url(), &common::unique_booking(1))
+            .await
+            .is_some()
+    );
+    let status = server.terminate().await;
+    assert!(status.success(), "{status}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("shutting down") && text.contains("stopped"),
+        "{text}"
+    );
+}
+
+/// Sends every case and sample, plus refusals, then returns the full log.
+async fn full_run(rust_log: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, log) = (dir.path().join("bookme.db"), dir.path().join("bookme.log"));
+    let server = Bookme::start(&db, &log, free_port(), rust_log).await;
+    let client = reqwest::Client::new();
+    for case in common::cases() {
+        let mut req = client.post(server.url()).body(case.raw.clone());
+        for (k, v) in &case.headers {
+            req = req.header(k, v);
+        }
+        req.send().await.unwrap();
+    }
+    for (_, body) in common::deliveries() {
+        assert!(post(&client, &server.url(), &body).await.is_some());
+    }
+    let canary_signed = sign(CANARY_SECRET.as_bytes(), b"{}");
+    client
+        .post(server.url())
+        .header("x-cal-signature-256", canary_signed)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    client
+        .post(server.url())
+        .header("x-cal-signature-256", "00")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    let debug = client
+        .get(server.url())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!debug.contains(CANARY_SECRET));
+    tokio::time::sleep(Duration::from_millis(300)).await; // let the worker log
+    assert!(server.terminate().await.success());
+    std::fs::read_to_string(&log).unwrap()
+}
+
+#[tokio::test]
+async fn no_log_line_holds_the_secret_even_at_trace() {
+    let text = full_run("trace").await;
+    assert!(
+        text.contains("delivery accepted"),
+        "the run logged nothing useful"
+    );
+    assert!(
+        !text.contains(CANARY_SECRET),
+        "the webhook secret reached the log"
+    );
+    assert!(
+        !text.contains("test-secret"),
+        "the webhook secret reached the log"
+    );
+}
+
+#[tokio::test]
+async fn info_logs_hold_no_attendee_names_or_emails() {
+    let text = full_run("info").await;
+    assert!(text.contains("processed BOOKING_CREATED"), "{text}");
+    for personal in [
+        "ivan@example.com",
+        "bob@example.com",
+        "Иван Образцов",
+        "Bob Sample",
+    ] {
+        assert!(!text.contains(personal), "{personal} reached the info log");
+    }
+}

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::server::{Server, shutdown_signal};
+use crate::server::{Server, run_worker, shutdown_signal};
 use crate::store::Store;
 use crate::telemetry;
 
@@ -21,7 +21,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the webhook receiver and run the worker.
-    Serve,
+    Serve {
+        /// Serve HTTP only; deliveries wait for a `bookme worker`.
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run a worker with no HTTP server (several may share one PostgreSQL).
+    Worker,
     /// Create the store and apply migrations, then exit.
     Migrate,
 }
@@ -54,20 +60,27 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// A token that fires on Ctrl-C or SIGTERM.
+fn stop_on_signal() -> CancellationToken {
+    let shutdown = CancellationToken::new();
+    let token = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        token.cancel();
+    });
+    shutdown
+}
+
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
-        Command::Serve => {
-            let server = Server::bind(config).await?;
-            let shutdown = CancellationToken::new();
-            tokio::spawn({
-                let shutdown = shutdown.clone();
-                async move {
-                    shutdown_signal().await;
-                    shutdown.cancel();
-                }
-            });
-            server.run(shutdown).await
+        Command::Serve { no_worker } => {
+            let mut server = Server::bind(config).await?;
+            if no_worker {
+                server = server.without_worker();
+            }
+            server.run(stop_on_signal()).await
         }
+        Command::Worker => run_worker(config, stop_on_signal()).await,
         Command::Migrate => {
             Store::open(&config.database).await?;
             tracing::info!(store = config.database.kind(), "migrations applied");

@@ -28,6 +28,7 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     pub mode: Mode,
     pub log_format: LogFormat,
+    pub max_attempts: u32,
 }
 
 /// A configuration value that could not be used, with the variable it came from.
@@ -209,6 +210,7 @@ impl Config {
             allowed_hosts: parse_hosts(var("BOOKME_ALLOWED_HOSTS")),
             mode: parse_mode(var("BOOKME_MODE"))?,
             log_format: parse_log_format(var("BOOKME_LOG_FORMAT"))?,
+            max_attempts: parse_attempts(var("BOOKME_MAX_ATTEMPTS"))?,
         })
     }
 
@@ -296,6 +298,20 @@ fn parse_hosts(raw: Option<String>) -> Vec<String> {
     .unwrap_or_default()
 }
 
+fn parse_attempts(raw: Option<String>) -> Result<u32, ConfigError> {
+    let Some(raw) = raw else { return Ok(10) };
+    raw.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| {
+            ConfigError::new(
+                "BOOKME_MAX_ATTEMPTS",
+                format!("a whole number of at least 1, got {raw:?}"),
+            )
+        })
+}
+
 fn parse_mode(raw: Option<String>) -> Result<Mode, ConfigError> {
     match raw.as_deref().map(str::trim) {
         None | Some("production") => Ok(Mode::Production),
@@ -361,6 +377,7 @@ mod tests {
             ("BOOKME_MAX_BODY", "2GB"),
             ("BOOKME_MODE", "staging"),
             ("BOOKME_LOG_FORMAT", "xml"),
+            ("BOOKME_MAX_ATTEMPTS", "0"),
         ];
         for (var, value) in cases {
             let err = config(&[(var, value)]).unwrap_err();

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::store::Store;
-use crate::worker::{Waker, Worker};
+use crate::worker::{Waker, Worker, WorkerOptions};
 
 /// A bound, ready server. Tests build one on port 0 and read its address.
 pub struct Server {
@@ -19,6 +19,7 @@ pub struct Server {
     store: Store,
     waker: Waker,
     with_worker: bool,
+    worker_options: WorkerOptions,
 }
 
 impl Server {
@@ -31,6 +32,7 @@ impl Server {
             .await
             .with_context(|| format!("could not listen on {}:{}", config.host, config.port))?;
         let waker = Waker::default();
+        let worker_options = worker_options(&config);
         let state = AppState::new(config, store.clone(), waker.clone(), listener.local_addr()?);
         Ok(Self {
             listener,
@@ -38,6 +40,7 @@ impl Server {
             store,
             waker,
             with_worker: true,
+            worker_options,
         })
     }
 
@@ -53,7 +56,13 @@ impl Server {
 
     /// A worker over this server's store, for tests that drive it by hand.
     pub fn worker(&self) -> Worker {
-        Worker::new(self.store.clone(), &self.waker)
+        Worker::new(self.store.clone(), &self.waker, self.worker_options.clone())
+    }
+
+    /// Replaces the worker's pacing, e.g. a short lease in tests.
+    pub fn with_worker_options(mut self, options: WorkerOptions) -> Self {
+        self.worker_options = options;
+        self
     }
 
     /// Serves HTTP only; deliveries stay pending until a worker runs.
@@ -101,6 +110,30 @@ impl Server {
             );
         }
     }
+}
+
+/// The worker's pacing from the configuration.
+pub fn worker_options(config: &Config) -> WorkerOptions {
+    WorkerOptions {
+        max_attempts: config.max_attempts,
+        ..WorkerOptions::default()
+    }
+}
+
+/// Runs a worker with no HTTP server until `shutdown` fires.
+pub async fn run_worker(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let store = Store::open(&config.database)
+        .await
+        .with_context(|| format!("could not open the {} store", config.database.kind()))?;
+    let worker = Worker::new(store.clone(), &Waker::default(), worker_options(&config));
+    tracing::info!(
+        store = store.kind(),
+        owner = worker.owner(),
+        "worker running"
+    );
+    worker.run(shutdown).await;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).

@@ -1,7 +1,13 @@
 //! Tests that run the real `bookme` binary: crash recovery under SIGKILL,
 //! graceful shutdown, and what reaches the logs.
 
+#[macro_use]
 mod common;
+
+on_both_stores!(
+    acknowledged_deliveries_survive_sigkill_and_are_processed_once,
+    sigterm_finishes_and_exits_cleanly,
+);
 
 use std::path::Path;
 use std::process::Stdio;
@@ -10,8 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bookme::calcom::signature::sign;
-use bookme::config::DatabaseUrl;
 use bookme::store::{Status, Store};
+use common::TestDb;
 use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
@@ -25,7 +31,7 @@ struct Bookme {
 }
 
 impl Bookme {
-    async fn start(db: &Path, log: &Path, port: u16, rust_log: &str) -> Bookme {
+    async fn start(db: &TestDb, log: &Path, port: u16, rust_log: &str) -> Bookme {
         let log_file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -37,9 +43,9 @@ impl Bookme {
             .env("CAL_WEBHOOK_SECRET", format!("{CANARY_SECRET},test-secret"))
             .env("CAL_DEBUG", "1")
             .env("PORT", port.to_string())
-            .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+            .env("DATABASE_URL", &db.url)
             .env("RUST_LOG", rust_log)
-            .current_dir(db.parent().unwrap())
+            .current_dir(db.dir.path())
             .stdout(Stdio::from(log_file.try_clone().unwrap()))
             .stderr(Stdio::from(log_file))
             .kill_on_drop(true)
@@ -111,7 +117,7 @@ async fn post(client: &reqwest::Client, url: &str, body: &[u8]) -> Option<String
 /// Waits until the worker has nothing pending, or fails after a bound.
 async fn wait_until_processed(store: &Store) {
     for _ in 0..600 {
-        if store.pending(1).await.unwrap().is_empty() {
+        if store.stats().await.unwrap().pending == 0 {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -119,12 +125,10 @@ async fn wait_until_processed(store: &Store) {
     panic!("deliveries still pending 30 s after restart");
 }
 
-#[tokio::test]
-async fn acknowledged_deliveries_survive_sigkill_and_are_processed_once() {
+async fn acknowledged_deliveries_survive_sigkill_and_are_processed_once(db: TestDb) {
     const TOTAL: usize = 600;
     const KILL_AFTER: usize = 200;
-    let dir = tempfile::tempdir().unwrap();
-    let (db, log) = (dir.path().join("bookme.db"), dir.path().join("bookme.log"));
+    let log = db.dir.path().join("bookme.log");
     let port = free_port();
     let server = Arc::new(Mutex::new(Bookme::start(&db, &log, port, "info").await));
     let url = server.lock().await.url();
@@ -167,9 +171,7 @@ async fn acknowledged_deliveries_survive_sigkill_and_are_processed_once() {
 
     // Start again on the same file: pending work is picked up.
     let restarted = Bookme::start(&db, &log, port, "info").await;
-    let store = Store::open(&DatabaseUrl::Sqlite(format!("sqlite://{}", db.display())))
-        .await
-        .unwrap();
+    let store = db.store().await;
     wait_until_processed(&store).await;
     for (n, id) in &acked {
         let row = store
@@ -202,15 +204,14 @@ async fn acknowledged_deliveries_survive_sigkill_and_are_processed_once() {
     assert_eq!(store.all().await.unwrap().len(), all.len());
     assert!(restarted.terminate().await.success());
     eprintln!(
-        "crash test: {} of {TOTAL} acknowledged before SIGKILL, 0 lost",
+        "crash test ({}): {} of {TOTAL} acknowledged before SIGKILL, 0 lost",
+        db.kind,
         acked.len()
     );
 }
 
-#[tokio::test]
-async fn sigterm_finishes_and_exits_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, log) = (dir.path().join("bookme.db"), dir.path().join("bookme.log"));
+async fn sigterm_finishes_and_exits_cleanly(db: TestDb) {
+    let log = db.dir.path().join("bookme.log");
     let server = Bookme::start(&db, &log, free_port(), "info").await;
     let client = reqwest::Client::new();
     assert!(
@@ -229,8 +230,8 @@ async fn sigterm_finishes_and_exits_cleanly() {
 
 /// Sends every case and sample, plus refusals, then returns the full log.
 async fn full_run(rust_log: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, log) = (dir.path().join("bookme.db"), dir.path().join("bookme.log"));
+    let db = TestDb::sqlite();
+    let log = db.dir.path().join("bookme.log");
     let server = Bookme::start(&db, &log, free_port(), rust_log).await;
     let client = reqwest::Client::new();
     for case in common::cases() {

@@ -2,12 +2,33 @@
 //! real server on port 0, checking the answer, what was stored and what the
 //! worker did.
 
+#[macro_use]
 mod common;
+
+on_both_stores!(
+    every_shared_case_behaves_as_its_expect_says,
+    every_sample_is_accepted_and_processed_once,
+    stored_fields_match_the_delivery,
+    the_background_worker_processes_without_help,
+    get_is_404_without_cal_debug_like_any_unknown_path,
+    post_without_a_secret_is_500,
+    debug_json_without_a_tunnel_origin,
+    debug_json_with_a_tunnel_origin_and_rotated_secrets,
+    signatures_right_wrong_short_and_missing,
+    a_rotated_secret_still_verifies,
+    form_urlencoded_and_non_json_bodies_are_stored_as_sent,
+    unknown_triggers_are_stored_and_acknowledged,
+    oversized_bodies_are_413_and_not_stored,
+    the_trailing_slash_route_answers_directly,
+    a_store_that_cannot_commit_gets_503_and_recovers_without_restart,
+    hosts_outside_the_allowed_list_get_421,
+    concurrent_deliveries_share_commits_and_all_land,
+);
 
 use bookme::calcom::ShapeKind;
 use bookme::calcom::signature::sign;
 use bookme::store::Status;
-use common::{Case, SECRET, cases, deliveries, spawn_app, spawn_app_with_worker};
+use common::{Case, SECRET, TestDb, cases, deliveries, spawn_app, spawn_app_with_worker};
 
 /// What each shared case must produce: the HTTP status, and for stored
 /// deliveries the shape recorded and the worker's outcome.
@@ -23,10 +44,9 @@ fn expected(case: &str) -> (u16, Option<(ShapeKind, Status)>) {
     }
 }
 
-#[tokio::test]
-async fn every_shared_case_behaves_as_its_expect_says() {
+async fn every_shared_case_behaves_as_its_expect_says(db: TestDb) {
     for case in cases() {
-        let app = spawn_app(&[]).await;
+        let app = spawn_app(db.another().await, &[]).await;
         let (status, stored) = expected(&case.name);
         let path = if case.request_path.is_some() {
             "/api/cal/webhook/"
@@ -83,9 +103,8 @@ async fn every_shared_case_behaves_as_its_expect_says() {
     }
 }
 
-#[tokio::test]
-async fn every_sample_is_accepted_and_processed_once() {
-    let app = spawn_app(&[]).await;
+async fn every_sample_is_accepted_and_processed_once(db: TestDb) {
+    let app = spawn_app(db, &[]).await;
     for (trigger, body) in deliveries() {
         let reply = app.post_signed(&body).await;
         assert_eq!(reply.status, 200, "{trigger}: {}", reply.text());
@@ -103,9 +122,8 @@ async fn every_sample_is_accepted_and_processed_once() {
     assert_eq!(app.worker.drain().await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn stored_fields_match_the_delivery() {
-    let app = spawn_app(&[]).await;
+async fn stored_fields_match_the_delivery(db: TestDb) {
+    let app = spawn_app(db, &[]).await;
     let case = Case::load("R01");
     let reply = app
         .post(
@@ -125,9 +143,8 @@ async fn stored_fields_match_the_delivery() {
     );
 }
 
-#[tokio::test]
-async fn the_background_worker_processes_without_help() {
-    let app = spawn_app_with_worker(&[]).await;
+async fn the_background_worker_processes_without_help(db: TestDb) {
+    let app = spawn_app_with_worker(db, &[]).await;
     let (_, body) = &deliveries()[0];
     let id = app.post_signed(body).await.json()["id"]
         .as_str()
@@ -144,9 +161,8 @@ async fn the_background_worker_processes_without_help() {
     panic!("the worker did not process the delivery within 10 s");
 }
 
-#[tokio::test]
-async fn get_is_404_without_cal_debug_like_any_unknown_path() {
-    let app = spawn_app(&[]).await;
+async fn get_is_404_without_cal_debug_like_any_unknown_path(db: TestDb) {
+    let app = spawn_app(db, &[]).await;
     let hook = app.get("/api/cal/webhook").await;
     let other = app.get("/no/such/page").await;
     assert_eq!(hook.status, 404);
@@ -157,9 +173,8 @@ async fn get_is_404_without_cal_debug_like_any_unknown_path() {
     );
 }
 
-#[tokio::test]
-async fn post_without_a_secret_is_500() {
-    let app = spawn_app(&[("CAL_WEBHOOK_SECRET", "")]).await;
+async fn post_without_a_secret_is_500(db: TestDb) {
+    let app = spawn_app(db, &[("CAL_WEBHOOK_SECRET", "")]).await;
     let body = b"{}";
     let reply = app.post_signed(body).await;
     assert_eq!(reply.status, 500);
@@ -170,31 +185,34 @@ async fn post_without_a_secret_is_500() {
     assert!(app.store.all().await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn debug_json_without_a_tunnel_origin() {
-    let app = spawn_app(&[("CAL_DEBUG", "1")]).await;
+async fn debug_json_without_a_tunnel_origin(db: TestDb) {
+    let app = spawn_app(db, &[("CAL_DEBUG", "1")]).await;
     app.post_signed(b"{}").await;
-    let json = app.get("/api/cal/webhook").await.json();
+    let reply = app.get("/api/cal/webhook").await;
+    assert!(
+        !reply.text().contains("://postgres") && !reply.text().contains(".db"),
+        "no store URL"
+    );
+    let json = reply.json();
     assert_eq!(json["mode"], "production");
     assert_eq!(json["hasSecret"], true);
     assert_eq!(json["secretCount"], 1);
     assert_eq!(json["tunnelOrigin"], serde_json::Value::Null);
     assert_eq!(json["webhookUrl"], app.url("/api/cal/webhook"));
-    assert_eq!(json["store"], "sqlite");
+    assert_eq!(json["store"], app.db.kind);
     assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(json["deliveriesReceived"], 1);
     assert!(json["lastDeliveryAt"].as_str().unwrap().ends_with('Z'));
 }
 
-#[tokio::test]
-async fn debug_json_with_a_tunnel_origin_and_rotated_secrets() {
+async fn debug_json_with_a_tunnel_origin_and_rotated_secrets(db: TestDb) {
     let vars = [
         ("CAL_DEBUG", "1"),
         ("CAL_TUNNEL_ORIGIN", "https://abc.trycloudflare.com/"),
         ("CAL_WEBHOOK_SECRET", "old-secret,new-secret"),
         ("BOOKME_MODE", "development"),
     ];
-    let app = spawn_app(&vars).await;
+    let app = spawn_app(db, &vars).await;
     let reply = app.get("/api/cal/webhook/").await;
     let json = reply.json();
     assert_eq!(json["tunnelOrigin"], "https://abc.trycloudflare.com");
@@ -208,9 +226,8 @@ async fn debug_json_with_a_tunnel_origin_and_rotated_secrets() {
     assert!(!reply.text().contains("old-secret") && !reply.text().contains("new-secret"));
 }
 
-#[tokio::test]
-async fn signatures_right_wrong_short_and_missing() {
-    let app = spawn_app(&[]).await;
+async fn signatures_right_wrong_short_and_missing(db: TestDb) {
+    let app = spawn_app(db, &[]).await;
     let body = deliveries().remove(0).1;
     let right = sign(SECRET.as_bytes(), &body);
     let wrong = sign(b"another-secret", &body);
@@ -238,18 +255,16 @@ async fn signatures_right_wrong_short_and_missing() {
     );
 }
 
-#[tokio::test]
-async fn a_rotated_secret_still_verifies() {
-    let app = spawn_app(&[("CAL_WEBHOOK_SECRET", "new-secret, test-secret")]).await;
+async fn a_rotated_secret_still_verifies(db: TestDb) {
+    let app = spawn_app(db, &[("CAL_WEBHOOK_SECRET", "new-secret, test-secret")]).await;
     assert_eq!(
         app.post_signed(b"{\"triggerEvent\":\"PING\"}").await.status,
         200
     );
 }
 
-#[tokio::test]
-async fn form_urlencoded_and_non_json_bodies_are_stored_as_sent() {
-    let app = spawn_app(&[]).await;
+async fn form_urlencoded_and_non_json_bodies_are_stored_as_sent(db: TestDb) {
+    let app = spawn_app(db, &[]).await;
     let body = b"name=Ann%20Example&start=2025-03-14T09:00:00Z";
     let signature = sign(SECRET.as_bytes(), body);
     let headers = [
@@ -271,9 +286,8 @@ async fn form_urlencoded_and_non_json_bodies_are_stored_as_sent() {
     assert_eq!(row.body, body);
 }
 
-#[tokio::test]
-async fn unknown_triggers_are_stored_and_acknowledged() {
-    let app = spawn_app(&[]).await;
+async fn unknown_triggers_are_stored_and_acknowledged(db: TestDb) {
+    let app = spawn_app(db, &[]).await;
     let body =
         br#"{"triggerEvent":"OOO_CREATED","createdAt":"2025-01-01T00:00:00.000Z","payload":{}}"#;
     assert_eq!(app.post_signed(body).await.status, 200);
@@ -283,9 +297,8 @@ async fn unknown_triggers_are_stored_and_acknowledged() {
     assert_eq!(row.status, Status::Processed);
 }
 
-#[tokio::test]
-async fn oversized_bodies_are_413_and_not_stored() {
-    let app = spawn_app(&[("BOOKME_MAX_BODY", "1K")]).await;
+async fn oversized_bodies_are_413_and_not_stored(db: TestDb) {
+    let app = spawn_app(db, &[("BOOKME_MAX_BODY", "1K")]).await;
     let body = vec![b' '; 2048];
     let reply = app.post_signed(&body).await;
     assert_eq!(reply.status, 413);
@@ -323,9 +336,8 @@ async fn post_chunked(app: &common::TestApp, body: &[u8]) -> u16 {
     status_line.split(' ').nth(1).unwrap().parse().unwrap()
 }
 
-#[tokio::test]
-async fn the_trailing_slash_route_answers_directly() {
-    let app = spawn_app(&[]).await;
+async fn the_trailing_slash_route_answers_directly(db: TestDb) {
+    let app = spawn_app(db, &[]).await;
     let case = Case::load("R22");
     let reply = app
         .post(
@@ -343,10 +355,9 @@ async fn the_trailing_slash_route_answers_directly() {
     assert_eq!(other.status, 404);
 }
 
-#[tokio::test]
-async fn a_store_that_cannot_commit_gets_503_and_recovers_without_restart() {
-    let app = spawn_app(&[]).await;
-    let saboteur = sabotage(&app.db_path).await;
+async fn a_store_that_cannot_commit_gets_503_and_recovers_without_restart(db: TestDb) {
+    let app = spawn_app(db, &[]).await;
+    app.db.sabotage("INSERT ON deliveries").await;
     let reply = app.post_signed(&common::unique_booking(1)).await;
     assert_eq!(reply.status, 503, "{}", reply.text());
     assert!(reply.headers.contains_key("retry-after"));
@@ -354,43 +365,18 @@ async fn a_store_that_cannot_commit_gets_503_and_recovers_without_restart() {
         reply.json(),
         serde_json::json!({"error": "temporarily unavailable"})
     );
-    heal(saboteur).await;
+    app.db.heal("deliveries").await;
     let reply = app.post_signed(&common::unique_booking(1)).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(app.store.all().await.unwrap().len(), 1);
 }
 
-/// Makes every insert fail, as a full disk would, through a trigger added
-/// from a second connection to the same file.
-async fn sabotage(db: &std::path::Path) -> sqlx::SqliteConnection {
-    use sqlx::Connection;
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    sqlx::query(
-        "CREATE TRIGGER refuse BEFORE INSERT ON deliveries \
-         BEGIN SELECT RAISE(ABORT, 'simulated disk failure'); END",
-    )
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    conn
-}
-
-async fn heal(mut conn: sqlx::SqliteConnection) {
-    sqlx::query("DROP TRIGGER refuse")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-}
-
-#[tokio::test]
-async fn hosts_outside_the_allowed_list_get_421() {
+async fn hosts_outside_the_allowed_list_get_421(db: TestDb) {
     let vars = [
         ("BOOKME_ALLOWED_HOSTS", "book.example.com"),
         ("CAL_TUNNEL_ORIGIN", "https://abc.trycloudflare.com"),
     ];
-    let app = spawn_app(&vars).await;
+    let app = spawn_app(db, &vars).await;
     let body = b"{}";
     let signature = sign(SECRET.as_bytes(), body);
     for (host, status) in [
@@ -405,9 +391,8 @@ async fn hosts_outside_the_allowed_list_get_421() {
     }
 }
 
-#[tokio::test]
-async fn concurrent_deliveries_share_commits_and_all_land() {
-    let app = std::sync::Arc::new(spawn_app(&[]).await);
+async fn concurrent_deliveries_share_commits_and_all_land(db: TestDb) {
+    let app = std::sync::Arc::new(spawn_app(db, &[]).await);
     let mut tasks = Vec::new();
     for n in 0..200 {
         let app = app.clone();

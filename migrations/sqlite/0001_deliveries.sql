@@ -1,4 +1,5 @@
 -- Every verified delivery, stored before it is acknowledged.
+-- Times are microseconds since the Unix epoch, UTC.
 CREATE TABLE deliveries (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
     id              TEXT    NOT NULL UNIQUE,
@@ -6,7 +7,7 @@ CREATE TABLE deliveries (
     -- bytes are the same delivery.
     body_sha256     BLOB    NOT NULL UNIQUE,
     body            BLOB    NOT NULL,
-    received_at     TEXT    NOT NULL,
+    received_at     BIGINT  NOT NULL,
     content_type    TEXT,
     webhook_version TEXT,
     remote_addr     TEXT,
@@ -14,9 +15,16 @@ CREATE TABLE deliveries (
     trigger_event   TEXT,
     booking_uid     TEXT,
     status          TEXT    NOT NULL DEFAULT 'pending',
-    process_count   INTEGER NOT NULL DEFAULT 0,
-    processed_at    TEXT,
-    note            TEXT
+    attempts        BIGINT  NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT  NOT NULL DEFAULT 0,
+    lease_owner     TEXT,
+    lease_until     BIGINT,
+    process_count   BIGINT  NOT NULL DEFAULT 0,
+    processed_at    BIGINT,
+    note            TEXT,
+    last_error      TEXT
 );
 
-CREATE INDEX deliveries_pending ON deliveries (seq) WHERE status = 'pending';
+CREATE INDEX deliveries_pending ON deliveries (next_attempt_at, seq) WHERE status = 'pending';
+CREATE INDEX deliveries_status ON deliveries (status, seq);
+CREATE INDEX deliveries_received ON deliveries (received_at);

@@ -1,13 +1,16 @@
-//! Durable storage of deliveries.
+//! Durable storage of deliveries, on SQLite or PostgreSQL.
 //!
 //! The webhook handler calls [`Store::insert`] and answers 2xx only after it
 //! returns `Ok`, which means the row is committed. Inserts from many requests
 //! share one transaction through a single writer task (see `writer`), so the
 //! cost of a durable commit is paid once per batch, not once per request.
-//! Only the worker changes a delivery's processing state, via
-//! [`Store::finish`].
+//!
+//! The deliveries table is also the work queue. A worker claims pending rows
+//! with a lease ([`Store::claim`]); a crashed worker's lease expires and
+//! another worker takes the row. Only the lease holder can record an outcome
+//! ([`Store::complete`], [`Store::fail`]), so an outcome is applied once.
 
-mod sqlite;
+mod sql;
 mod writer;
 
 use std::fmt;
@@ -20,6 +23,7 @@ use time::OffsetDateTime;
 use crate::calcom::{Shape, ShapeKind};
 use crate::config::DatabaseUrl;
 
+pub use sql::Backend;
 pub use writer::Inserted;
 
 /// A stored delivery's id, e.g. `0193a3c4-…` (UUIDv7, so ids sort by time).
@@ -79,28 +83,36 @@ impl NewDelivery {
 /// Where a delivery stands in processing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
-    /// Stored, not yet looked at by the worker.
+    /// Stored and waiting for a worker (possibly until a retry time).
     Pending,
-    /// Parsed and acted on.
+    /// Parsed and applied.
     Processed,
     /// Authentic but not an event bookme can act on (no trigger, not JSON).
     /// Kept for inspection; never retried automatically.
     Quarantined,
+    /// Failed on every attempt; kept with its last error until replayed.
+    Dead,
 }
 
 impl Status {
+    pub const ALL: [Status; 4] = [
+        Self::Pending,
+        Self::Processed,
+        Self::Quarantined,
+        Self::Dead,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Processed => "processed",
             Self::Quarantined => "quarantined",
+            Self::Dead => "dead",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Pending, Self::Processed, Self::Quarantined]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
 }
 
@@ -118,24 +130,45 @@ pub struct StoredDelivery {
     pub trigger: Option<String>,
     pub booking_uid: Option<String>,
     pub status: Status,
+    pub attempts: i64,
+    pub next_attempt_at: Option<OffsetDateTime>,
     pub process_count: i64,
     pub processed_at: Option<OffsetDateTime>,
     pub note: Option<String>,
+    pub last_error: Option<String>,
 }
 
-/// Counts for the debug endpoint.
+/// Which deliveries a listing returns, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub status: Option<Status>,
+    pub trigger: Option<String>,
+    pub limit: i64,
+}
+
+/// Which deliveries a replay puts back in the queue.
+#[derive(Debug, Clone)]
+pub enum Replay {
+    One(String),
+    Dead,
+    Since(OffsetDateTime),
+}
+
+/// Counts for the debug endpoint and metrics.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
     pub deliveries: i64,
     pub last_received_at: Option<OffsetDateTime>,
+    pub pending: i64,
+    pub dead: i64,
 }
 
 /// A store failure. The client sees 503 and retries; the cause goes to the log.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database error")]
+    #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("could not apply migrations")]
+    #[error("could not apply migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the store's writer has stopped")]
     WriterStopped,
@@ -143,66 +176,117 @@ pub enum StoreError {
     BatchFailed(Arc<str>),
     #[error("stored row is invalid: {0}")]
     Corrupt(String),
-    #[error("{0}")]
-    Unsupported(&'static str),
 }
 
 /// The store handle: cheap to clone, shared by the server and the worker.
 #[derive(Clone)]
 pub struct Store {
-    backend: Arc<sqlite::SqliteStore>,
+    db: Arc<sql::Db>,
 }
 
 impl Store {
     /// Opens (creating and migrating as needed) the configured store.
     pub async fn open(url: &DatabaseUrl) -> Result<Self, StoreError> {
-        match url {
-            DatabaseUrl::Sqlite(url) => Ok(Self {
-                backend: Arc::new(sqlite::SqliteStore::open(url).await?),
-            }),
-            // FIXME: PostgreSQL arrives with the bookings-ledger issue (#4);
-            // remove this refusal when the postgres backend lands.
-            DatabaseUrl::Postgres(_) => Err(StoreError::Unsupported(
-                "PostgreSQL is not supported yet; use a sqlite:// DATABASE_URL",
-            )),
-        }
+        Ok(Self {
+            db: Arc::new(sql::Db::open(url).await?),
+        })
     }
 
+    /// `sqlite` or `postgres`.
     pub fn kind(&self) -> &'static str {
-        "sqlite"
+        self.db.backend.name()
     }
 
     /// Stores a delivery durably. `Ok` means committed.
     pub async fn insert(&self, delivery: NewDelivery) -> Result<Inserted, StoreError> {
-        self.backend.writer.insert(delivery).await
+        self.db.writer.insert(delivery).await
     }
 
-    /// The oldest pending deliveries, in arrival order.
-    pub async fn pending(&self, limit: i64) -> Result<Vec<StoredDelivery>, StoreError> {
-        self.backend.pending(limit).await
+    /// Leases up to `limit` due pending deliveries to `owner` until
+    /// `lease_until`, oldest first. Rows leased by others are skipped.
+    pub async fn claim(
+        &self,
+        owner: &str,
+        lease_until: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<StoredDelivery>, StoreError> {
+        self.db.claim(owner, lease_until, limit).await
     }
 
-    /// Records the worker's outcome. Returns false when the delivery was not
-    /// pending any more, so an outcome is never applied twice.
-    pub async fn finish(
+    /// Records a final outcome for a delivery `owner` holds. Returns false
+    /// when the lease was lost, in which case nothing was written.
+    pub async fn complete(
         &self,
         id: &DeliveryId,
+        owner: &str,
         status: Status,
         note: Option<&str>,
     ) -> Result<bool, StoreError> {
-        self.backend.finish(id, status, note).await
+        self.db.complete(id, owner, status, note).await
+    }
+
+    /// Records a failed attempt: pending again at `retry_at`, or dead when
+    /// `retry_at` is `None`. Returns false when the lease was lost.
+    pub async fn fail(
+        &self,
+        id: &DeliveryId,
+        owner: &str,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<bool, StoreError> {
+        self.db.fail(id, owner, error, retry_at).await
+    }
+
+    /// Every distinct holder of a current lease.
+    pub async fn lease_owners(&self) -> Result<Vec<String>, StoreError> {
+        self.db.lease_owners().await
+    }
+
+    /// Drops the leases of one owner, making its rows claimable now.
+    pub async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
+        self.db.release_leases(owner).await
+    }
+
+    /// Puts deliveries back in the queue, processed or not. This bypasses
+    /// the dedupe on purpose; returns how many were queued.
+    pub async fn replay(&self, which: &Replay) -> Result<u64, StoreError> {
+        self.db.replay(which).await
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<StoredDelivery>, StoreError> {
-        self.backend.get(id).await
+        self.db.get(id).await
+    }
+
+    pub async fn list(&self, filter: &DeliveryFilter) -> Result<Vec<StoredDelivery>, StoreError> {
+        self.db.list(filter).await
     }
 
     /// Every delivery in arrival order; for tests and small inspections.
     pub async fn all(&self) -> Result<Vec<StoredDelivery>, StoreError> {
-        self.backend.all().await
+        self.db.all().await
     }
 
     pub async fn stats(&self) -> Result<Stats, StoreError> {
-        self.backend.stats().await
+        self.db.stats().await
     }
+
+    /// The underlying pool, for modules that keep their own tables in the
+    /// same database (the ledger).
+    pub fn pool(&self) -> &sqlx::AnyPool {
+        &self.db.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.db.backend
+    }
+}
+
+/// Microseconds since the Unix epoch, the stored form of every time.
+pub fn to_micros(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000) as i64
+}
+
+pub fn from_micros(micros: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(micros as i128 * 1_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use bookme::calcom::signature::sign;
-use bookme::config::Config;
+use bookme::config::{Config, DatabaseUrl};
 use bookme::server::Server;
 use bookme::store::Store;
 use bookme::worker::Worker;
@@ -18,32 +18,178 @@ use tokio_util::sync::CancellationToken;
 
 pub const SECRET: &str = "test-secret";
 
+/// The machine's PostgreSQL, as CI has it.
+pub const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// A database for one test: a temporary SQLite file, or a fresh schema in
+/// the machine's PostgreSQL.
+pub struct TestDb {
+    pub url: String,
+    pub kind: &'static str,
+    pub dir: TempDir,
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("bookme.db").display());
+        TestDb {
+            url,
+            kind: "sqlite",
+            dir,
+        }
+    }
+
+    /// A new schema in PostgreSQL, or `None` with a visible notice when no
+    /// server answers. Under CI a missing server fails the test instead.
+    pub async fn postgres() -> Option<TestDb> {
+        use sqlx::Connection;
+        let mut admin = match sqlx::PgConnection::connect(POSTGRES_ADMIN_URL).await {
+            Ok(conn) => conn,
+            Err(e) if std::env::var_os("CI").is_none() => {
+                eprintln!("SKIP: PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({e})");
+                return None;
+            }
+            Err(e) => panic!("CI is set but PostgreSQL is not reachable: {e}"),
+        };
+        drop_schemas_of_dead_runs(&mut admin).await;
+        let schema = format!(
+            "bookme_t_{}_{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        );
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let url = format!("{POSTGRES_ADMIN_URL}?options=-c%20search_path%3D{schema}");
+        Some(TestDb {
+            url,
+            kind: "postgres",
+            dir: tempfile::tempdir().unwrap(),
+        })
+    }
+
+    /// A fresh database of the same kind.
+    pub async fn another(&self) -> TestDb {
+        match self.kind {
+            "sqlite" => TestDb::sqlite(),
+            _ => TestDb::postgres()
+                .await
+                .expect("PostgreSQL answered a moment ago"),
+        }
+    }
+
+    pub fn database_url(&self) -> DatabaseUrl {
+        DatabaseUrl::parse(&self.url).unwrap()
+    }
+
+    pub async fn store(&self) -> Store {
+        Store::open(&self.database_url()).await.unwrap()
+    }
+
+    /// Runs one statement against this database from outside bookme.
+    pub async fn execute(&self, sql: &str) {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.url).await.unwrap();
+        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+    }
+
+    /// Makes every write that matches `event` (e.g. `INSERT ON deliveries`)
+    /// fail, as a full disk or a broken step would. `heal` removes it.
+    pub async fn sabotage(&self, event: &str) {
+        let sql = match self.kind {
+            "sqlite" => format!(
+                "CREATE TRIGGER refuse BEFORE {event} BEGIN \
+                 SELECT RAISE(ABORT, 'simulated failure'); END"
+            ),
+            _ => format!(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'simulated failure'; END $$; \
+                 CREATE TRIGGER refuse BEFORE {event} FOR EACH ROW EXECUTE FUNCTION refuse()"
+            ),
+        };
+        self.execute(&sql).await;
+    }
+
+    pub async fn heal(&self, table: &str) {
+        let sql = match self.kind {
+            "sqlite" => "DROP TRIGGER refuse".to_owned(),
+            _ => format!("DROP TRIGGER refuse ON {table}; DROP FUNCTION refuse()"),
+        };
+        self.execute(&sql).await;
+    }
+}
+
+/// Test schemas carry the pid of the run that made them; those whose
+/// process is gone are dropped, so local runs do not pile up schemas.
+async fn drop_schemas_of_dead_runs(admin: &mut sqlx::PgConnection) {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'bookme_t_%'",
+    )
+    .fetch_all(&mut *admin)
+    .await
+    .unwrap_or_default();
+    for name in names {
+        let pid = name.split('_').nth(2).unwrap_or_default();
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                .execute(&mut *admin)
+                .await;
+        }
+    }
+}
+
+/// Generates a `sqlite` and a `postgres` test for each named async fn
+/// taking a [`TestDb`], so the whole suite runs against both stores.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::TestDb::sqlite()).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = $crate::common::TestDb::postgres().await {
+                        super::$name(db).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
 /// A running server plus a hand-driven worker over the same store.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub store: Store,
     pub worker: Worker,
     pub client: reqwest::Client,
-    pub db_path: PathBuf,
+    pub db: TestDb,
     shutdown: CancellationToken,
-    _dir: TempDir,
 }
 
 /// Starts the server without its background worker, so tests decide when
 /// the worker runs (`app.worker.drain()`).
-pub async fn spawn_app(vars: &[(&str, &str)]) -> TestApp {
-    spawn(vars, false).await
+pub async fn spawn_app(db: TestDb, vars: &[(&str, &str)]) -> TestApp {
+    spawn(db, vars, false).await
 }
 
 /// Starts the server with its background worker, as `bookme serve` does.
-pub async fn spawn_app_with_worker(vars: &[(&str, &str)]) -> TestApp {
-    spawn(vars, true).await
+pub async fn spawn_app_with_worker(db: TestDb, vars: &[(&str, &str)]) -> TestApp {
+    spawn(db, vars, true).await
 }
 
-async fn spawn(vars: &[(&str, &str)], with_worker: bool) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("bookme.db");
-    let config = test_config(&db_path, vars);
+async fn spawn(db: TestDb, vars: &[(&str, &str)], with_worker: bool) -> TestApp {
+    let config = test_config(&db.url, vars);
     let mut server = Server::bind(config).await.expect("server binds");
     if !with_worker {
         server = server.without_worker();
@@ -60,22 +206,18 @@ async fn spawn(vars: &[(&str, &str)], with_worker: bool) -> TestApp {
         store,
         worker,
         client,
-        db_path,
+        db,
         shutdown,
-        _dir: dir,
     }
 }
 
 /// The configuration tests run with: `vars` on top of a test secret, port 0
-/// and the given SQLite file. An empty value removes a default.
-pub fn test_config(db_path: &Path, vars: &[(&str, &str)]) -> Config {
+/// and the given database. An empty value removes a default.
+pub fn test_config(database_url: &str, vars: &[(&str, &str)]) -> Config {
     let mut map: HashMap<String, String> = HashMap::from([
         ("CAL_WEBHOOK_SECRET".into(), SECRET.into()),
         ("PORT".into(), "0".into()),
-        (
-            "DATABASE_URL".into(),
-            format!("sqlite://{}", db_path.display()),
-        ),
+        ("DATABASE_URL".into(), database_url.to_owned()),
     ]);
     for (k, v) in vars {
         map.insert(k.to_string(), v.to_string());

@@ -179,7 +179,8 @@ fn unexpected_types_become_notes_and_the_rest_is_read() {
     let body = br#"{"triggerEvent":"BOOKING_PAID","createdAt":"2025-01-01T00:00:00Z",
         "payload":{"uid":"u","bookingId":"77","status":"SOMETHING_NEW",
         "startTime":"2025-01-01T10:00:00.123+00:00","endTime":12,
-        "organizer":{"name":{"nick":"x"},"email":"o@example.com","timeFormat":12,"utcOffset":"-300"},
+        "organizer":{"name":{"nick":"x"},"email":"o@example.com","timeFormat":12,
+        "utcOffset":"-300"},
         "attendees":"nobody","price":12.5,"currency":"usd","requestReschedule":"yes",
         "metadata":"none","extraField":{"deep":[1,2,3]}}}"#;
     let e = parse(body);

@@ -17,6 +17,8 @@
 //!   `id`; attendees carry `locale` instead of `language.locale`; no-show
 //!   updates carry `bookingUid` (the [`Event`] already reads that).
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -65,8 +67,9 @@ impl BookingStatus {
     }
 }
 
-/// An organizer or attendee, each field as far as it could be read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// An organizer or attendee, each field as far as it could be read. Its
+/// `Debug` hides the name and email, so a logged event names nobody.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Person {
     pub name: Option<String>,
     pub email: Option<String>,
@@ -87,16 +90,17 @@ pub struct Price {
 }
 
 /// One attendee's no-show flag from BOOKING_NO_SHOW_UPDATED (or a flat
-/// MEETING_* snapshot).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// MEETING_* snapshot). Its `Debug` hides the email.
+#[derive(Clone, PartialEq, Eq)]
 pub struct NoShow {
     pub email: String,
     pub no_show: bool,
 }
 
 /// The booking fields of one event. Every field is optional: which ones
-/// arrive depends on the trigger and on the Cal.com version.
-#[derive(Debug, Clone)]
+/// arrive depends on the trigger and on the Cal.com version. Its `Debug`
+/// hides names, emails and free text (title, location, reasons).
+#[derive(Clone)]
 pub struct BookingEvent {
     pub trigger: Trigger,
     /// The envelope's `createdAt`; for flat MEETING_* bodies, the booking's
@@ -205,6 +209,74 @@ impl BookingEvent {
     }
 }
 
+/// Shows whether a personal value is present, never the value.
+pub(crate) struct Redacted<'a, T>(pub(crate) &'a Option<T>);
+
+impl<T> fmt::Debug for Redacted<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Some(<redacted>)"
+        } else {
+            "None"
+        })
+    }
+}
+
+impl fmt::Debug for Person {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Person")
+            .field("name", &Redacted(&self.name))
+            .field("email", &Redacted(&self.email))
+            .field("time_zone", &self.time_zone)
+            .field("locale", &self.locale)
+            .field("time_format", &self.time_format)
+            .field("utc_offset_minutes", &self.utc_offset_minutes)
+            .finish()
+    }
+}
+
+impl fmt::Debug for NoShow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NoShow")
+            .field("email", &"<redacted>")
+            .field("no_show", &self.no_show)
+            .finish()
+    }
+}
+
+impl fmt::Debug for BookingEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BookingEvent")
+            .field("trigger", &self.trigger)
+            .field("created_at", &self.created_at)
+            .field("uid", &self.uid)
+            .field("booking_id", &self.booking_id)
+            .field("status", &self.status)
+            .field("start_time", &self.start_time)
+            .field("end_time", &self.end_time)
+            .field("title", &Redacted(&self.title))
+            .field("event_type", &self.event_type)
+            .field("event_type_id", &self.event_type_id)
+            .field("organizer", &self.organizer)
+            .field("attendee", &self.attendee)
+            .field("lang", &self.lang)
+            .field("location", &Redacted(&self.location))
+            .field("video_url", &self.video_url)
+            .field("price", &self.price)
+            .field("cancellation_reason", &Redacted(&self.cancellation_reason))
+            .field("rejection_reason", &Redacted(&self.rejection_reason))
+            .field("request_reschedule", &self.request_reschedule)
+            .field("reschedule_uid", &self.reschedule_uid)
+            .field("reschedule_id", &self.reschedule_id)
+            .field("reschedule_start_time", &self.reschedule_start_time)
+            .field("reschedule_end_time", &self.reschedule_end_time)
+            .field("paid", &self.paid)
+            .field("no_shows", &self.no_shows)
+            .field("notes", &self.notes)
+            .finish()
+    }
+}
+
 /// Triggers whose payload is a whole booking, as opposed to a no-show
 /// update, a ping or something unknown.
 fn has_booking_shape(trigger: &Trigger) -> bool {
@@ -249,22 +321,53 @@ impl<'a> Reader<'a> {
         self.at(path).is_some()
     }
 
+    /// The first part of `path` that holds a value but not an object or a
+    /// list, so the rest of the path cannot be looked up in it.
+    fn blocked_at(&self, path: &str) -> Option<(String, &'a Value)> {
+        let mut v = self.root;
+        let mut walked: Vec<&str> = Vec::new();
+        for key in path.split('.') {
+            v = match v {
+                Value::Object(map) => map.get(key)?,
+                Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
+                Value::Null => return None,
+                scalar => return Some((walked.join("."), scalar)),
+            };
+            walked.push(key);
+        }
+        None
+    }
+
+    /// Adds a note once, however many fields run into the same problem.
+    fn note(&mut self, note: String) {
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
+
     /// Notes each path that is absent.
     fn expect(&mut self, paths: &[&str]) {
         for path in paths {
             if !self.has(path) {
-                self.notes.push(format!("{path}: missing"));
+                self.note(format!("{path}: missing"));
             }
         }
     }
 
     /// Reads `path` with `convert`; a value it refuses becomes a note.
     fn read<T>(&mut self, path: &str, want: &str, convert: fn(&Value) -> Option<T>) -> Option<T> {
-        let v = self.at(path)?;
+        let Some(v) = self.at(path) else {
+            if let Some((part, v)) = self.blocked_at(path) {
+                self.note(format!(
+                    "{part}: expected an object or a list, got {}",
+                    kind_of(v)
+                ));
+            }
+            return None;
+        };
         let got = convert(v);
         if got.is_none() && !is_blank(v) {
-            self.notes
-                .push(format!("{path}: expected {want}, got {}", kind_of(v)));
+            self.note(format!("{path}: expected {want}, got {}", kind_of(v)));
         }
         got
     }
@@ -288,7 +391,7 @@ impl<'a> Reader<'a> {
     fn status(&mut self, raw: &str) -> Option<BookingStatus> {
         let status = BookingStatus::parse(raw);
         if status.is_none() {
-            self.notes.push(format!("status: unknown value {raw:?}"));
+            self.note(format!("status: unknown value {raw:?}"));
         }
         status
     }

@@ -161,7 +161,8 @@ pub struct Booking {
 
 /// The personal part of a booking: names, emails, free text written by
 /// people (titles name both sides; reasons and locations may hold anything).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Its `Debug` shows which fields are set, never their values.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Personal {
     /// Set by [`Booking::purge_personal`]; a purged record stays empty even
     /// when an old delivery is replayed into it.
@@ -265,6 +266,23 @@ impl Personal {
         for (email, flag) in &other.no_shows {
             self.no_shows.entry(email.clone()).or_default().join(flag);
         }
+    }
+}
+
+impl fmt::Debug for Personal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = |r: &Reg<String>| if r.get().is_some() { "<redacted>" } else { "-" };
+        f.debug_struct("Personal")
+            .field("purged", &self.purged)
+            .field("title", &set(&self.title))
+            .field("location", &set(&self.location))
+            .field("attendee_name", &set(&self.attendee_name))
+            .field("attendee_email", &set(&self.attendee_email))
+            .field("attendee_time_zone", &set(&self.attendee_time_zone))
+            .field("cancellation_reason", &set(&self.cancellation_reason))
+            .field("rejection_reason", &set(&self.rejection_reason))
+            .field("no_shows", &self.no_shows.len())
+            .finish()
     }
 }
 

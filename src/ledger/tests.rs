@@ -227,6 +227,15 @@ fn a_requested_reschedule_is_pending_on_its_own_uid() {
         Some(BookingStatus::Pending)
     );
 
+    // If the request names the booking it would replace, the new booking
+    // links back, but the old one is not touched until a reschedule lands.
+    let linked = edit(&r20, json!({"rescheduleUid": OLD}));
+    let ledger = ledger_of(&[("d1", &linked)]);
+    assert_eq!(ledger.len(), 1);
+    let b = ledger.get("Fp2cW9rTk5NxB7mQy3LhZs").unwrap();
+    assert_eq!(b.rescheduled_from.get().unwrap().as_str(), OLD);
+    assert!(ledger.get(OLD).is_none());
+
     let confirmed = edit(
         &r20,
         json!({"triggerEvent": "BOOKING_CREATED", "createdAt": "2025-05-08T09:00:00.000Z",
@@ -353,4 +362,20 @@ fn touched_uids_name_the_new_and_the_old_booking() {
     assert_eq!(names, [MID, OLD]);
     assert!(touched_uids(&event(&fixtures::case("R05"))).is_empty());
     assert_eq!(touched_uids(&event(&fixtures::case("R20"))).len(), 1);
+}
+
+#[test]
+fn debug_output_of_a_record_names_nobody() {
+    let ledger = ledger_of(&[
+        ("d1", &fixtures::case("R01")),
+        ("d2", &fixtures::case("R18")),
+    ]);
+    let shown = format!("{:?}", ledger.get("8sXq2LmTz4VbN1cR6yWkPd").unwrap());
+    for personal in ["Иван", "Консультация", "ivan@example.com", "Yekaterinburg"] {
+        assert!(!shown.contains(personal), "{personal} leaked: {shown}");
+    }
+    assert!(
+        shown.contains("konsultatsiya"),
+        "non-personal fields stay visible"
+    );
 }

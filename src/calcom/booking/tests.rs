@@ -199,7 +199,24 @@ fn unexpected_types_become_notes_and_the_rest_is_read() {
         "organizer.name",
         "price",
         "requestReschedule",
+        "attendees: expected an object or a list, got text",
+        "metadata: expected an object or a list, got text",
     ] {
         assert!(noted(field), "{field} should be noted: {:?}", e.notes);
     }
+    let once = |n: &&String| n.starts_with("attendees");
+    assert_eq!(e.notes.iter().filter(once).count(), 1, "{:?}", e.notes);
+}
+
+#[test]
+fn debug_output_names_nobody() {
+    let e = parse(&fixtures::case("R01"));
+    let shown = format!("{e:?}");
+    for personal in ["Иван", "Анна", "ivan@example.com", "anna@example.com"] {
+        assert!(!shown.contains(personal), "{personal} leaked: {shown}");
+    }
+    assert!(
+        shown.contains("Asia/Yekaterinburg"),
+        "non-personal fields stay visible"
+    );
 }

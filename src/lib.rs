@@ -5,6 +5,7 @@
 //! - [`config`]: typed configuration from the environment.
 //! - [`telemetry`]: logging setup.
 //! - [`calcom`]: Cal.com's contract: signatures, body shapes, typed events.
+//! - [`ledger`]: the bookings ledger as pure logic, one record per booking.
 //! - [`store`]: durable deliveries, with group commit.
 //! - [`worker`]: turns stored deliveries into processed ones.
 //! - [`http`]: routes and handlers.
@@ -17,6 +18,7 @@ pub mod calcom;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod ledger;
 pub mod server;
 pub mod store;
 pub mod telemetry;

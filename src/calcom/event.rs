@@ -80,8 +80,19 @@ impl fmt::Display for Trigger {
 }
 
 /// A booking uid as Cal.com sends it: a non-empty string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// It orders and serializes as the plain string, so the ledger can key
+/// records by it and store it in JSON; deserializing checks it again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
 pub struct BookingUid(String);
+
+impl<'de> serde::Deserialize<'de> for BookingUid {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).ok_or_else(|| serde::de::Error::custom("empty booking uid"))
+    }
+}
 
 impl BookingUid {
     pub fn parse(raw: &str) -> Option<Self> {

@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::calcom::Event;
+use crate::calcom::booking::BookingEvent;
 use crate::store::{Status, Store, StoreError, StoredDelivery};
 
 /// How the worker paces itself.
@@ -176,21 +177,27 @@ impl Worker {
 
     /// Parses and applies one delivery. Returns false if the lease was lost.
     async fn process(&self, delivery: &StoredDelivery) -> Result<bool, StoreError> {
-        let (status, note) = match Event::parse(&delivery.body) {
-            Ok(event) => {
-                log_summary(delivery, &event);
-                let note = (!event.notes.is_empty()).then(|| event.notes.join("; "));
-                (Status::Processed, note)
-            }
+        let (id, owner) = (&delivery.id, self.owner.as_str());
+        let event = match Event::parse(&delivery.body) {
+            Ok(event) => BookingEvent::from_event(&event),
             Err(why) => {
-                tracing::warn!(id = %delivery.id, shape = delivery.shape.as_str(),
-                    "delivery quarantined: {why}");
-                (Status::Quarantined, Some(why.to_string()))
+                tracing::warn!(%id, shape = delivery.shape.as_str(), "delivery quarantined: {why}");
+                let note = why.to_string();
+                return self
+                    .store
+                    .complete(id, owner, Status::Quarantined, Some(&note))
+                    .await;
             }
         };
-        self.store
-            .complete(&delivery.id, &self.owner, status, note.as_deref())
-            .await
+        let note = (!event.notes.is_empty()).then(|| event.notes.join("; "));
+        let applied = self
+            .store
+            .complete_with_ledger(id, owner, &event, note.as_deref())
+            .await?;
+        if applied {
+            log_summary(delivery, &event);
+        }
+        Ok(applied)
     }
 
     async fn record_failure(&self, delivery: &StoredDelivery, error: &StoreError) {
@@ -286,12 +293,8 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-fn log_summary(delivery: &StoredDelivery, event: &Event) {
-    let uid = event
-        .booking_uid
-        .as_ref()
-        .map(|u| u.as_str())
-        .unwrap_or("-");
+fn log_summary(delivery: &StoredDelivery, event: &BookingEvent) {
+    let uid = event.uid.as_ref().map(|u| u.as_str()).unwrap_or("-");
     let start = event.start_time.map(rfc3339).unwrap_or_else(|| "-".into());
     tracing::info!(
         id = %delivery.id,

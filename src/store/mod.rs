@@ -10,6 +10,7 @@
 //! another worker takes the row. Only the lease holder can record an outcome
 //! ([`Store::complete`], [`Store::fail`]), so an outcome is applied once.
 
+mod bookings;
 mod sql;
 mod writer;
 
@@ -20,9 +21,12 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use crate::calcom::booking::BookingEvent;
 use crate::calcom::{Shape, ShapeKind};
 use crate::config::DatabaseUrl;
+use crate::ledger::Booking;
 
+pub use bookings::BookingFilter;
 pub use sql::Backend;
 pub use writer::Inserted;
 
@@ -223,6 +227,29 @@ impl Store {
         note: Option<&str>,
     ) -> Result<bool, StoreError> {
         self.db.complete(id, owner, status, note).await
+    }
+
+    /// Marks a delivery processed and applies its event to the ledger in
+    /// one transaction. Returns false, having written nothing, if the lease
+    /// was lost.
+    pub async fn complete_with_ledger(
+        &self,
+        id: &DeliveryId,
+        owner: &str,
+        event: &BookingEvent,
+        note: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.db.complete_with_ledger(id, owner, event, note).await
+    }
+
+    /// One booking from the ledger.
+    pub async fn booking(&self, uid: &str) -> Result<Option<Booking>, StoreError> {
+        self.db.booking(uid).await
+    }
+
+    /// Bookings from the ledger, by start time.
+    pub async fn bookings(&self, filter: &BookingFilter) -> Result<Vec<Booking>, StoreError> {
+        self.db.bookings(filter).await
     }
 
     /// Records a failed attempt: pending again at `retry_at`, or dead when

@@ -117,13 +117,15 @@ impl Worker {
     /// first, because shutdown is only checked between deliveries.
     pub async fn run(self, shutdown: CancellationToken) {
         tracing::debug!(owner = %self.owner, "worker started");
-        if let Err(e) = self.release_dead_local_leases().await {
-            tracing::warn!(error = %e, "could not check for leases of dead workers");
-        }
         while !shutdown.is_cancelled() {
             match self.step(&shutdown).await {
                 Ok(StepOutcome::Worked(_)) => continue,
-                Ok(StepOutcome::Idle) => {}
+                // When idle, look for rows a dead worker on this host holds.
+                Ok(StepOutcome::Idle) => match self.release_dead_local_leases().await {
+                    Ok(0) => {}
+                    Ok(_) => continue,
+                    Err(e) => tracing::warn!(error = %e, "could not check leases"),
+                },
                 Err(e) => tracing::warn!(error = %e, "worker could not claim deliveries"),
             }
             tokio::select! {

@@ -10,7 +10,6 @@ on_both_stores!(
 );
 
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -18,100 +17,25 @@ use std::time::Duration;
 use bookme::calcom::signature::sign;
 use bookme::store::{Status, Store};
 use common::TestDb;
-use tokio::process::{Child, Command};
+use common::process::{Bookme, free_port, post_signed};
 use tokio::sync::Mutex;
 
 /// A canary secret: if these bytes show up in any log, the test fails.
 const CANARY_SECRET: &str = "canary-7f1d-secret-9c2e";
 
-/// A `bookme serve` child process with its log captured to a file.
-struct Bookme {
-    child: Child,
-    port: u16,
-}
-
-impl Bookme {
-    async fn start(db: &TestDb, log: &Path, port: u16, rust_log: &str) -> Bookme {
-        let log_file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_bookme"))
-            .arg("serve")
-            .env_clear()
-            .env("CAL_WEBHOOK_SECRET", format!("{CANARY_SECRET},test-secret"))
-            .env("CAL_DEBUG", "1")
-            .env("PORT", port.to_string())
-            .env("DATABASE_URL", &db.url)
-            .env("RUST_LOG", rust_log)
-            .current_dir(db.dir.path())
-            .stdout(Stdio::from(log_file.try_clone().unwrap()))
-            .stderr(Stdio::from(log_file))
-            .kill_on_drop(true)
-            .spawn()
-            .expect("bookme starts");
-        let me = Bookme { child, port };
-        me.wait_until_listening().await;
-        me
-    }
-
-    async fn wait_until_listening(&self) {
-        for _ in 0..400 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("bookme did not listen on port {} within 10 s", self.port);
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/api/cal/webhook", self.port)
-    }
-
-    /// Asks for a graceful stop with SIGTERM and returns the exit status.
-    async fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().unwrap().to_string();
-        let sent = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .await
-            .unwrap();
-        assert!(sent.success());
-        tokio::time::timeout(Duration::from_secs(20), self.child.wait())
-            .await
-            .expect("bookme stops within 20 s of SIGTERM")
-            .unwrap()
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Starts `bookme serve` on `db` with the canary and test secrets.
+async fn start(db: &TestDb, log: &Path, port: u16, rust_log: &str) -> Bookme {
+    let envs = [
+        ("CAL_WEBHOOK_SECRET", format!("{CANARY_SECRET},test-secret")),
+        ("CAL_DEBUG", "1".to_owned()),
+        ("DATABASE_URL", db.url.clone()),
+        ("RUST_LOG", rust_log.to_owned()),
+    ];
+    Bookme::spawn(&["serve"], &envs, Some(port), log).await
 }
 
 async fn post(client: &reqwest::Client, url: &str, body: &[u8]) -> Option<String> {
-    let signature = sign(b"test-secret", body);
-    let resp = client
-        .post(url)
-        .header("content-type", "application/json")
-        .header("x-cal-signature-256", signature)
-        .body(body.to_vec())
-        .send()
-        .await
-        .ok()?;
-    if resp.status() != 200 {
-        return None;
-    }
-    let json: serde_json::Value = resp.json().await.ok()?;
-    json["id"].as_str().map(str::to_owned)
+    post_signed(client, url, "test-secret", body).await
 }
 
 /// Waits until the worker has nothing pending, or fails after a bound.
@@ -130,7 +54,7 @@ async fn acknowledged_deliveries_survive_sigkill_and_are_processed_once(db: Test
     const KILL_AFTER: usize = 200;
     let log = db.dir.path().join("bookme.log");
     let port = free_port();
-    let server = Arc::new(Mutex::new(Bookme::start(&db, &log, port, "info").await));
+    let server = Arc::new(Mutex::new(start(&db, &log, port, "info").await));
     let url = server.lock().await.url();
 
     // Send from 16 connections; kill the server mid-stream once enough
@@ -158,7 +82,7 @@ async fn acknowledged_deliveries_survive_sigkill_and_are_processed_once(db: Test
     while count.load(Ordering::SeqCst) < KILL_AFTER {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    server.lock().await.child.kill().await.unwrap(); // SIGKILL
+    server.lock().await.kill().await; // SIGKILL
     for s in senders {
         s.await.unwrap();
     }
@@ -170,7 +94,7 @@ async fn acknowledged_deliveries_survive_sigkill_and_are_processed_once(db: Test
     );
 
     // Start again on the same file: pending work is picked up.
-    let restarted = Bookme::start(&db, &log, port, "info").await;
+    let restarted = start(&db, &log, port, "info").await;
     let store = db.store().await;
     wait_until_processed(&store).await;
     for (n, id) in &acked {
@@ -212,7 +136,7 @@ async fn acknowledged_deliveries_survive_sigkill_and_are_processed_once(db: Test
 
 async fn sigterm_finishes_and_exits_cleanly(db: TestDb) {
     let log = db.dir.path().join("bookme.log");
-    let server = Bookme::start(&db, &log, free_port(), "info").await;
+    let server = start(&db, &log, free_port(), "info").await;
     let client = reqwest::Client::new();
     assert!(
         post(&client, &server.url(), &common::unique_booking(1))
@@ -232,7 +156,7 @@ async fn sigterm_finishes_and_exits_cleanly(db: TestDb) {
 async fn full_run(rust_log: &str) -> String {
     let db = TestDb::sqlite();
     let log = db.dir.path().join("bookme.log");
-    let server = Bookme::start(&db, &log, free_port(), rust_log).await;
+    let server = start(&db, &log, free_port(), rust_log).await;
     let client = reqwest::Client::new();
     for case in common::cases() {
         let mut req = client.post(server.url()).body(case.raw.clone());

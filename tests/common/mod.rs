@@ -16,6 +16,8 @@ use serde_json::Value;
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 
+pub mod process;
+
 pub const SECRET: &str = "test-secret";
 
 /// The machine's PostgreSQL, as CI has it.
@@ -380,4 +382,66 @@ pub fn unique_booking(n: usize) -> Vec<u8> {
             &format!("2025-03-10T07:15:42.{:03}Z", n % 1000),
         )
         .into_bytes()
+}
+
+/// Replaces every occurrence of each pair in a fixture body.
+pub fn edit(body: &[u8], pairs: &[(&str, &str)]) -> Vec<u8> {
+    let mut text = String::from_utf8(body.to_vec()).unwrap();
+    for (from, to) in pairs {
+        assert!(text.contains(from), "fixture has no {from:?}");
+        text = text.replace(from, to);
+    }
+    text.into_bytes()
+}
+
+/// A fixture from `tests/fixtures/deliveries` by trigger name.
+pub fn delivery(trigger: &str) -> Vec<u8> {
+    std::fs::read(
+        fixtures()
+            .join("deliveries")
+            .join(format!("{trigger}.json")),
+    )
+    .unwrap()
+}
+
+/// The uid in the BOOKING_CREATED, BOOKING_RESCHEDULED (new uid) and
+/// BOOKING_CANCELLED samples, and the old uid the reschedule points to.
+pub const CREATED_UID: &str = "8sXq2LmTz4VbN1cR6yWkPd";
+pub const RESCHEDULED_UID: &str = "Qm3TtY7aPw2ZcK9rLx5VnB";
+pub const RESCHEDULED_FROM: &str = "Hn8vR2xWq4JbT6mZy1KcFs";
+
+/// Delivery `n` of a mixed workload over distinct bookings: creates, then
+/// cancels and reschedules of earlier creates, each body unique.
+pub fn workload(n: usize) -> Vec<u8> {
+    let at = format!(
+        "2025-04-01T{:02}:{:02}:{:02}.{:03}Z",
+        n / 3600 % 24,
+        n / 60 % 60,
+        n % 60,
+        n % 1000
+    );
+    match n % 5 {
+        0..=2 => edit(
+            &delivery("BOOKING_CREATED"),
+            &[
+                (CREATED_UID, &format!("w{n:07}")),
+                ("2025-03-10T07:15:42.318Z", &at),
+            ],
+        ),
+        3 => edit(
+            &delivery("BOOKING_CANCELLED"),
+            &[
+                (RESCHEDULED_UID, &format!("w{:07}", n - 3)),
+                ("2025-03-13T08:44:19.066Z", &at),
+            ],
+        ),
+        _ => edit(
+            &delivery("BOOKING_RESCHEDULED"),
+            &[
+                (RESCHEDULED_UID, &format!("r{n:07}")),
+                (RESCHEDULED_FROM, &format!("w{:07}", n - 3)),
+                ("2025-03-12T16:02:05.911Z", &at),
+            ],
+        ),
+    }
 }

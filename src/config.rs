@@ -29,6 +29,10 @@ pub struct Config {
     pub mode: Mode,
     pub log_format: LogFormat,
     pub max_attempts: u32,
+    /// Serve `/metrics` on the main port.
+    pub metrics: bool,
+    /// Serve `/metrics` on its own listener instead.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// A configuration value that could not be used, with the variable it came from.
@@ -211,6 +215,8 @@ impl Config {
             mode: parse_mode(var("BOOKME_MODE"))?,
             log_format: parse_log_format(var("BOOKME_LOG_FORMAT"))?,
             max_attempts: parse_attempts(var("BOOKME_MAX_ATTEMPTS"))?,
+            metrics: parse_flag("BOOKME_METRICS", var("BOOKME_METRICS"))?,
+            metrics_addr: parse_addr("BOOKME_METRICS_ADDR", var("BOOKME_METRICS_ADDR"))?,
         })
     }
 
@@ -298,6 +304,18 @@ fn parse_hosts(raw: Option<String>) -> Vec<String> {
     .unwrap_or_default()
 }
 
+fn parse_addr(
+    var: &'static str,
+    raw: Option<String>,
+) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+    raw.map(|v| {
+        v.trim().parse().map_err(|_| {
+            ConfigError::new(var, format!("an address such as 127.0.0.1:9464, got {v:?}"))
+        })
+    })
+    .transpose()
+}
+
 fn parse_attempts(raw: Option<String>) -> Result<u32, ConfigError> {
     let Some(raw) = raw else { return Ok(10) };
     raw.trim()
@@ -378,6 +396,8 @@ mod tests {
             ("BOOKME_MODE", "staging"),
             ("BOOKME_LOG_FORMAT", "xml"),
             ("BOOKME_MAX_ATTEMPTS", "0"),
+            ("BOOKME_METRICS", "on"),
+            ("BOOKME_METRICS_ADDR", "localhost"),
         ];
         for (var, value) in cases {
             let err = config(&[(var, value)]).unwrap_err();

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::store::Store;
+use crate::telemetry::Metrics;
 use crate::worker::{Waker, Worker, WorkerOptions};
 
 /// A bound, ready server. Tests build one on port 0 and read its address.
@@ -20,6 +21,7 @@ pub struct Server {
     waker: Waker,
     with_worker: bool,
     worker_options: WorkerOptions,
+    metrics_listener: Option<TcpListener>,
 }
 
 impl Server {
@@ -33,7 +35,16 @@ impl Server {
             .with_context(|| format!("could not listen on {}:{}", config.host, config.port))?;
         let waker = Waker::default();
         let worker_options = worker_options(&config);
-        let state = AppState::new(config, store.clone(), waker.clone(), listener.local_addr()?);
+        let bound = listener.local_addr()?;
+        let metrics_listener = match config.metrics_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("could not listen on BOOKME_METRICS_ADDR {addr}"))?,
+            ),
+            None => None,
+        };
+        let state = AppState::new(config, store.clone(), waker.clone(), Metrics::new(), bound);
         Ok(Self {
             listener,
             state,
@@ -41,6 +52,7 @@ impl Server {
             waker,
             with_worker: true,
             worker_options,
+            metrics_listener,
         })
     }
 
@@ -57,6 +69,7 @@ impl Server {
     /// A worker over this server's store, for tests that drive it by hand.
     pub fn worker(&self) -> Worker {
         Worker::new(self.store.clone(), &self.waker, self.worker_options.clone())
+            .with_metrics(self.state.metrics().clone())
     }
 
     /// Replaces the worker's pacing, e.g. a short lease in tests.
@@ -73,11 +86,12 @@ impl Server {
 
     /// Runs until `shutdown` fires: stops accepting, lets in-flight requests
     /// finish, and lets the worker finish the delivery it is on.
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
         self.log_start();
         let worker = self
             .with_worker
             .then(|| tokio::spawn(self.worker().run(shutdown.clone())));
+        let metrics = self.spawn_metrics_listener(shutdown.clone());
         let app = http::router(self.state.clone());
         axum::serve(
             self.listener,
@@ -90,8 +104,25 @@ impl Server {
         if let Some(worker) = worker {
             worker.await.context("the worker panicked")?;
         }
+        if let Some(metrics) = metrics {
+            metrics.await.context("the metrics listener panicked")??;
+        }
         tracing::info!("stopped");
         Ok(())
+    }
+
+    /// Serves `/metrics` on `BOOKME_METRICS_ADDR`, when set.
+    fn spawn_metrics_listener(
+        &mut self,
+        shutdown: CancellationToken,
+    ) -> Option<tokio::task::JoinHandle<std::io::Result<()>>> {
+        let listener = self.metrics_listener.take()?;
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, "metrics on http://{addr}/metrics");
+        }
+        let app = http::metrics_router(self.state.clone());
+        let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
+        Some(tokio::spawn(async move { serve.await }))
     }
 
     fn log_start(&self) {

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::calcom::Event;
 use crate::calcom::booking::BookingEvent;
 use crate::store::{Status, Store, StoreError, StoredDelivery};
+use crate::telemetry::Metrics;
 
 /// How the worker paces itself.
 #[derive(Debug, Clone)]
@@ -73,6 +74,7 @@ impl Waker {
 
 /// A worker with its own identity, used as the lease owner.
 pub struct Worker {
+    metrics: Option<Metrics>,
     store: Store,
     wake: Arc<Notify>,
     options: WorkerOptions,
@@ -83,11 +85,18 @@ impl Worker {
     pub fn new(store: Store, waker: &Waker, options: WorkerOptions) -> Self {
         let owner = LeaseOwner::current().to_string();
         Self {
+            metrics: None,
             store,
             wake: waker.0.clone(),
             options,
             owner,
         }
+    }
+
+    /// Records processing latency in `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Frees leases held by workers of this host whose process is gone, so
@@ -170,7 +179,12 @@ impl Worker {
     }
 
     async fn handle(&self, delivery: &StoredDelivery) {
-        match self.process(delivery).await {
+        let started = std::time::Instant::now();
+        let outcome = self.process(delivery).await;
+        if let Some(metrics) = &self.metrics {
+            metrics.processed(started.elapsed());
+        }
+        match outcome {
             Ok(true) => {}
             Ok(false) => tracing::debug!(id = %delivery.id, "lease lost; another worker has it"),
             Err(e) => self.record_failure(delivery, &e).await,

@@ -3,6 +3,7 @@
 //! Routes never redirect on the webhook path, because Cal.com does not
 //! follow redirects: `/api/cal/webhook` and `/api/cal/webhook/` are one route.
 
+mod ops;
 mod webhook;
 
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ use tower_http::trace::TraceLayer;
 use crate::calcom::Verifier;
 use crate::config::Config;
 use crate::store::Store;
+use crate::telemetry::Metrics;
 use crate::worker::Waker;
 
 /// Where Cal.com posts deliveries.
@@ -42,21 +44,34 @@ struct Shared {
     store: Store,
     waker: Waker,
     webhook_url: String,
+    metrics: Metrics,
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Store, waker: Waker, bound: SocketAddr) -> Self {
+    pub fn new(
+        config: Config,
+        store: Store,
+        waker: Waker,
+        metrics: Metrics,
+        bound: SocketAddr,
+    ) -> Self {
         let verifier = Verifier::new(&config.secrets);
         let webhook_url = config.webhook_url(bound.port());
+        let shared = Shared {
+            config,
+            verifier,
+            store,
+            waker,
+            webhook_url,
+            metrics,
+        };
         Self {
-            inner: Arc::new(Shared {
-                config,
-                verifier,
-                store,
-                waker,
-                webhook_url,
-            }),
+            inner: Arc::new(shared),
         }
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     pub fn config(&self) -> &Config {
@@ -71,11 +86,14 @@ impl AppState {
 /// Builds the application router.
 pub fn router(state: AppState) -> Router {
     let webhook = post(webhook::receive).get(webhook::debug);
+    let with_metrics = state.config().metrics;
     Router::new()
         .route(WEBHOOK_PATH, webhook.clone())
         .route(&format!("{WEBHOOK_PATH}/"), webhook)
+        .merge(ops::routes(with_metrics))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), check_host))
+        .layer(middleware::from_fn_with_state(state.clone(), time_request))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -83,6 +101,36 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A router with only `/metrics`, for `BOOKME_METRICS_ADDR`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(ops::metrics))
+        .with_state(state)
+}
+
+/// Records every request's latency, labelled by a coarse route name so that
+/// arbitrary paths cannot grow the label set.
+async fn time_request(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = route_name(req.uri().path());
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    state
+        .metrics()
+        .request(route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+fn route_name(path: &str) -> &'static str {
+    match path {
+        p if p.starts_with(WEBHOOK_PATH) => "webhook",
+        "/healthz" | "/readyz" | "/metrics" => "ops",
+        p if p.starts_with("/admin") => "admin",
+        p if p.starts_with("/assets") => "asset",
+        p if p.starts_with("/en/") || p.starts_with("/ru/") || p == "/" || p == "/bookme" => "page",
+        _ => "other",
+    }
 }
 
 /// The one 404 of the site. The webhook's GET answers with this when debug

@@ -60,6 +60,7 @@ pub async fn receive(State(app): State<AppState>, req: Request) -> Response {
     let started = Instant::now();
     let outcome = ingest(&app, req).await;
     log_outcome(&outcome, started);
+    count_outcome(&app, &outcome);
     match outcome {
         Ok(accepted) => accepted.into_response(),
         Err(refused) => refused.into_response(),
@@ -162,16 +163,33 @@ impl IntoResponse for Refused {
     }
 }
 
+fn count_outcome(app: &AppState, outcome: &Result<Accepted, Refused>) {
+    let (trigger, name) = match outcome {
+        Ok(a) => (a.shape.trigger.as_deref(), outcome_name(a)),
+        Err(Refused::NoSecret) => (None, "no_secret"),
+        Err(Refused::TooLarge { .. }) => (None, "too_large"),
+        Err(Refused::Unreadable(_)) => (None, "unreadable"),
+        Err(Refused::Signature(..)) => (None, "invalid_signature"),
+        Err(Refused::Store(..)) => (None, "store_unavailable"),
+    };
+    app.metrics().delivery(trigger, name);
+}
+
+fn outcome_name(a: &Accepted) -> &'static str {
+    match &a.inserted {
+        Inserted::New(_) if a.shape.kind.has_trigger() => "accepted",
+        Inserted::New(_) => "unparsed",
+        Inserted::Duplicate(_) => "duplicate",
+    }
+}
+
 /// The one info line per delivery.
 fn log_outcome(outcome: &Result<Accepted, Refused>, started: Instant) {
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     match outcome {
         Ok(a) => {
-            let (id, outcome) = match &a.inserted {
-                Inserted::New(id) if a.shape.kind.has_trigger() => (id, "accepted"),
-                Inserted::New(id) => (id, "unparsed"),
-                Inserted::Duplicate(id) => (id, "duplicate"),
-            };
+            let (Inserted::New(id) | Inserted::Duplicate(id)) = &a.inserted;
+            let outcome = outcome_name(a);
             tracing::info!(
                 id = %id,
                 trigger = a.shape.trigger.as_deref().unwrap_or("-"),

@@ -264,6 +264,12 @@ impl Store {
         self.db.fail(id, owner, error, retry_at).await
     }
 
+    /// Ok when the store answers and its migrations are current; the error
+    /// says which is wrong, without credentials.
+    pub async fn ready(&self) -> Result<(), String> {
+        self.db.ready().await
+    }
+
     /// Every distinct holder of a current lease.
     pub async fn lease_owners(&self) -> Result<Vec<String>, StoreError> {
         self.db.lease_owners().await

@@ -55,6 +55,9 @@ const COLUMNS: &str = "seq, id, body, received_at, content_type, webhook_version
 const SQLITE_PRAGMAS: &str =
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;";
 
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
@@ -71,10 +74,7 @@ impl Db {
         };
         let options: AnyConnectOptions = raw.parse()?;
         let pool = pool(backend, &options, 8).await?;
-        match backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
-        }
+        migrator(backend).run(&pool).await?;
         let writer_pool = pool_for_writer(backend, &options).await?;
         Ok(Self {
             pool,
@@ -173,6 +173,23 @@ impl Db {
         Ok(done.rows_affected())
     }
 
+    /// Ok when the database answers and every migration this build knows
+    /// of has been applied.
+    pub async fn ready(&self) -> Result<(), String> {
+        let expected = migrator(self.backend).iter().count() as i64;
+        let applied: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| format!("store unreachable: {e}"))?;
+        if applied < expected {
+            return Err(format!(
+                "migrations pending: {applied} of {expected} applied"
+            ));
+        }
+        Ok(())
+    }
+
     pub async fn lease_owners(&self) -> Result<Vec<String>, StoreError> {
         let owners = sqlx::query_scalar(
             "SELECT DISTINCT lease_owner FROM deliveries \
@@ -262,6 +279,13 @@ pub async fn complete_on(
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+fn migrator(backend: Backend) -> &'static sqlx::migrate::Migrator {
+    match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    }
 }
 
 /// SQLite files are created on first start unless the URL says otherwise.

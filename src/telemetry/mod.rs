@@ -3,7 +3,11 @@
 //! The default filter is quiet: bookme's info lines (start, one per
 //! delivery, one per processed event) and warnings from libraries.
 
+mod metrics;
+
 use tracing_subscriber::EnvFilter;
+
+pub use metrics::Metrics;
 
 use crate::config::LogFormat;
 

@@ -71,6 +71,23 @@ impl Db {
         .await?;
         rows.iter().map(decode).collect()
     }
+
+    /// Every booking, latest start first, including those no event has
+    /// given a start time yet (listed last); `starts_after` is ignored.
+    pub async fn bookings_latest_first(
+        &self,
+        f: &BookingFilter,
+    ) -> Result<Vec<Booking>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT record FROM bookings WHERE ($1 = '' OR status = $1) \
+             ORDER BY start_at IS NULL, start_at DESC, uid LIMIT $2",
+        )
+        .bind(f.status.as_deref().unwrap_or(""))
+        .bind(f.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(decode).collect()
+    }
 }
 
 /// Loads the row for `update.uid` (locked on PostgreSQL), merges, writes

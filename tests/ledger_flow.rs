@@ -28,7 +28,16 @@ on_both_stores!(
     a_failing_step_is_retried_then_dead_lettered_then_replayed,
     a_replay_of_a_processed_delivery_changes_nothing,
     replay_since_requeues_a_time_range,
+    bookings_without_a_start_time_are_listed,
 );
+
+async fn bookings_without_a_start_time_are_listed(db: TestDb) {
+    let app = spawn_app(db, &[]).await;
+    post_all(&app, &[Case::load("R18").raw.into_bytes()]).await; // No times in a no-show.
+    let listed = app.store.bookings(&all_bookings()).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].start.get().is_none());
+}
 
 async fn post_all(app: &TestApp, bodies: &[Vec<u8>]) {
     for body in bodies {

@@ -61,11 +61,29 @@ impl Db {
 
     pub async fn bookings(&self, f: &BookingFilter) -> Result<Vec<Booking>, StoreError> {
         let rows = sqlx::query(
-            "SELECT record FROM bookings WHERE ($1 = '' OR status = $1) AND start_at >= $2 \
-             ORDER BY start_at, uid LIMIT $3",
+            "SELECT record FROM bookings WHERE ($1 = '' OR status = $1) \
+             AND ($2 = 0 OR start_at >= $3) ORDER BY start_at, uid LIMIT $4",
         )
         .bind(f.status.as_deref().unwrap_or(""))
-        .bind(f.starts_after.map(to_micros).unwrap_or(i64::MIN))
+        .bind(i64::from(f.starts_after.is_some()))
+        .bind(f.starts_after.map(to_micros).unwrap_or(0))
+        .bind(f.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// Every booking, latest start first, including those no event has
+    /// given a start time yet (listed last); `starts_after` is ignored.
+    pub async fn bookings_latest_first(
+        &self,
+        f: &BookingFilter,
+    ) -> Result<Vec<Booking>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT record FROM bookings WHERE ($1 = '' OR status = $1) \
+             ORDER BY start_at IS NULL, start_at DESC, uid LIMIT $2",
+        )
+        .bind(f.status.as_deref().unwrap_or(""))
         .bind(f.limit)
         .fetch_all(&self.pool)
         .await?;

@@ -252,6 +252,15 @@ impl Store {
         self.db.bookings(filter).await
     }
 
+    /// Bookings from the ledger, latest start first, including those
+    /// without a start time (last). `filter.starts_after` is ignored.
+    pub async fn bookings_latest_first(
+        &self,
+        filter: &BookingFilter,
+    ) -> Result<Vec<Booking>, StoreError> {
+        self.db.bookings_latest_first(filter).await
+    }
+
     /// Records a failed attempt: pending again at `retry_at`, or dead when
     /// `retry_at` is `None`. Returns false when the lease was lost.
     pub async fn fail(

@@ -14,9 +14,18 @@ use crate::config::LogFormat;
 /// What is logged when `RUST_LOG` is unset.
 pub const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=warn,hyper=warn";
 
+/// What short-lived commands (`bookme events list`, ...) log when
+/// `RUST_LOG` is unset: only problems, so their output stays readable.
+pub const QUIET_FILTER: &str = "warn";
+
 /// Installs the global subscriber. Call once, before anything logs.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| DEFAULT_FILTER.into());
+    init_with_default(format, DEFAULT_FILTER);
+}
+
+/// Like [`init`], with `default` as the filter when `RUST_LOG` is unset.
+pub fn init_with_default(format: LogFormat, default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

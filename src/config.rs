@@ -28,6 +28,7 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     pub mode: Mode,
     pub log_format: LogFormat,
+    pub pages: crate::pages::PagesConfig,
 }
 
 /// A configuration value that could not be used, with the variable it came from.
@@ -39,7 +40,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(var: &'static str, expected: impl Into<String>) -> Self {
+    pub(crate) fn new(var: &'static str, expected: impl Into<String>) -> Self {
         Self {
             var,
             expected: expected.into(),
@@ -209,6 +210,7 @@ impl Config {
             allowed_hosts: parse_hosts(var("BOOKME_ALLOWED_HOSTS")),
             mode: parse_mode(var("BOOKME_MODE"))?,
             log_format: parse_log_format(var("BOOKME_LOG_FORMAT"))?,
+            pages: crate::pages::parse(&var)?,
         })
     }
 

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{FromRef, Request, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -21,6 +21,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::calcom::Verifier;
 use crate::config::Config;
+use crate::pages::{self, Site};
 use crate::store::Store;
 use crate::worker::Waker;
 
@@ -42,12 +43,16 @@ struct Shared {
     store: Store,
     waker: Waker,
     webhook_url: String,
+    site: Arc<Site>,
 }
 
 impl AppState {
     pub fn new(config: Config, store: Store, waker: Waker, bound: SocketAddr) -> Self {
         let verifier = Verifier::new(&config.secrets);
         let webhook_url = config.webhook_url(bound.port());
+        // The templates and translations are compiled in and every variant
+        // is rendered by the pages' unit tests, so this cannot fail at run time.
+        let site = Site::build(&config).expect("the embedded pages render");
         Self {
             inner: Arc::new(Shared {
                 config,
@@ -55,6 +60,7 @@ impl AppState {
                 store,
                 waker,
                 webhook_url,
+                site: Arc::new(site),
             }),
         }
     }
@@ -68,12 +74,19 @@ impl AppState {
     }
 }
 
+impl FromRef<AppState> for Arc<Site> {
+    fn from_ref(state: &AppState) -> Self {
+        state.inner.site.clone()
+    }
+}
+
 /// Builds the application router.
 pub fn router(state: AppState) -> Router {
     let webhook = post(webhook::receive).get(webhook::debug);
     Router::new()
         .route(WEBHOOK_PATH, webhook.clone())
         .route(&format!("{WEBHOOK_PATH}/"), webhook)
+        .merge(pages::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), check_host))
         .layer(CompressionLayer::new())
@@ -85,15 +98,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The one 404 of the site. The webhook's GET answers with this when debug
-/// is off, so that the endpoint cannot be told apart from a missing page.
-pub async fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "Not Found",
-    )
-        .into_response()
+/// The one 404 of the site, localized by the path or `Accept-Language`.
+/// The webhook's GET answers with this when debug is off, so that the
+/// endpoint cannot be told apart from a missing page.
+pub async fn not_found(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    state.inner.site.not_found(&uri, &headers)
 }
 
 /// Answers 421 to requests for a host that is not ours, when

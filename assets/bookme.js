@@ -13,14 +13,18 @@
   var data = container.dataset;
   var failed = false;
 
+  // data-state on the container says how the embed went: "failed" or
+  // "ready". It is there for styling and for the browser tests.
   function showFallback() {
     failed = true;
+    container.setAttribute("data-state", "failed");
     fallback.hidden = false;
   }
 
   function watchContainer() {
     var hideWhenFilled = function () {
       if (!failed && container.childElementCount > 0) {
+        container.setAttribute("data-state", "ready");
         fallback.hidden = true;
       }
     };

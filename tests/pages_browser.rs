@@ -29,10 +29,16 @@ const PATIENCE: Duration = Duration::from_secs(15);
 
 /// A stand-in for Cal.com's `embed.js`: it replays the queued `inline` call
 /// the way the real script does, filling the container with a marked element.
+/// For a link containing `broken` it then reports `linkFailed`, as the real
+/// embed does after inserting its frame for an event that does not exist.
 const STAND_IN_EMBED_JS: &str = r#"(function () {
   var Cal = window.Cal;
   Object.keys(Cal.ns).forEach(function (name) {
-    Cal.ns[name].q.forEach(function (args) {
+    var calls = Cal.ns[name].q;
+    var listeners = calls.filter(function (args) {
+      return args[0] === "on" && args[1].action === "linkFailed";
+    });
+    calls.forEach(function (args) {
       if (args[0] !== "inline") { return; }
       var options = args[1];
       var target = typeof options.elementOrSelector === "string"
@@ -44,6 +50,10 @@ const STAND_IN_EMBED_JS: &str = r#"(function () {
       booker.setAttribute("data-layout", options.config.layout);
       booker.textContent = "Stand-in booker for " + options.calLink;
       target.appendChild(booker);
+      if (options.calLink.indexOf("broken") !== -1) {
+        var detail = { type: "linkFailed", namespace: name, data: { code: 404 } };
+        listeners.forEach(function (on) { on[1].callback({ detail: detail }); });
+      }
     });
   });
 })();
@@ -183,6 +193,38 @@ async fn a_reachable_embed_fills_the_container_and_hides_the_fallback() {
         assert!(!fallback.is_displayed().await.unwrap());
     }
     assert!(browser.severe_log_entries().await.is_empty());
+    browser.finish().await;
+}
+
+#[tokio::test]
+async fn a_link_failure_reported_by_the_embed_shows_the_fallback() {
+    let _one = ONE_BROWSER.lock().await;
+    let cal = stand_in_cal().await;
+    let site = TestSite::spawn(&[("CAL_LINK", "ann/broken"), ("CAL_ORIGIN", &cal)]).await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    browser.client.goto(&site.url("/en/bookme")).await.unwrap();
+    browser
+        .wait_for("document.getElementById('cal-embed').dataset.state === 'failed'")
+        .await;
+    // The embed did insert its element before failing; the fallback wins.
+    assert_eq!(
+        browser
+            .eval("document.getElementById('cal-embed').childElementCount")
+            .await,
+        1
+    );
+    let link = browser
+        .client
+        .find(Locator::Css("#cal-fallback a"))
+        .await
+        .unwrap();
+    assert!(link.is_displayed().await.unwrap());
+    assert_eq!(
+        link.attr("href").await.unwrap(),
+        Some(format!("{cal}/ann/broken"))
+    );
     browser.finish().await;
 }
 

@@ -272,9 +272,14 @@ async fn the_embed_is_built_from_the_configuration() {
         ("/ru/bookme", "ru", "ann/30min-ru"),
     ] {
         let (_, html) = page(&site, path).await;
-        let container = format!(
-            r##"<div id="cal-embed" class="embed" data-cal-origin="https://cal.example.org" data-cal-link="{link}" data-cal-layout="week_view" data-cal-theme="dark" data-cal-lang="{lang}" data-cal-brand="#0a7d5a"></div>"##
-        );
+        let container = [
+            r#"<div id="cal-embed" class="embed""#,
+            r#" data-cal-origin="https://cal.example.org""#,
+            &format!(r#" data-cal-link="{link}" data-cal-layout="week_view""#),
+            &format!(r#" data-cal-theme="dark" data-cal-lang="{lang}""#),
+            r##" data-cal-brand="#0a7d5a"></div>"##,
+        ]
+        .concat();
         assert!(html.contains(&container), "{path}: {html}");
         let fallback = format!(r#"<a class="button" href="https://cal.example.org/{link}">"#);
         assert!(html.contains(&fallback), "{path}");

@@ -34,11 +34,6 @@ impl PagesConfig {
         };
         specific.or(self.cal_link.as_ref())
     }
-
-    /// Whether some page has nothing to embed, which the start log warns about.
-    pub fn is_incomplete(&self) -> bool {
-        Locale::ALL.iter().any(|l| self.link_for(*l).is_none())
-    }
 }
 
 /// Parses the page settings with the lookup that `Config::from_lookup` uses.
@@ -266,7 +261,6 @@ mod tests {
         let c = pages(&[]).unwrap();
         assert_eq!(c.cal_origin.as_str(), DEFAULT_CAL_ORIGIN);
         assert_eq!(c.link_for(Locale::En), None);
-        assert!(c.is_incomplete());
         assert_eq!((c.layout, c.theme), (CalLayout::Month, CalTheme::Auto));
         assert_eq!(c.meeting_minutes, 30);
     }
@@ -276,7 +270,6 @@ mod tests {
         let c = pages(&[("CAL_LINK", "/ann/30min/"), ("CAL_LINK_RU", "ann/30min-ru")]).unwrap();
         assert_eq!(c.link_for(Locale::En).unwrap().as_str(), "ann/30min");
         assert_eq!(c.link_for(Locale::Ru).unwrap().as_str(), "ann/30min-ru");
-        assert!(!c.is_incomplete());
     }
 
     #[test]

@@ -201,9 +201,11 @@ fn page_headers(csp: &str, locale: Locale, vary: &str) -> HeaderMap {
 fn warn_if_incomplete(pages: &PagesConfig) {
     for locale in Locale::ALL {
         if pages.link_for(locale).is_none() {
+            let specific = format!("CAL_LINK_{}", locale.as_str().to_ascii_uppercase());
             tracing::warn!(
                 page = locale.booking_path(),
-                "CAL_LINK is not set: the page says booking is not configured yet"
+                "neither CAL_LINK nor {specific} is set: the page says booking is not \
+                 configured yet"
             );
         }
     }

@@ -283,6 +283,11 @@ async fn the_embed_is_built_from_the_configuration() {
         assert!(html.contains(&container), "{path}: {html}");
         let fallback = format!(r#"<a class="button" href="https://cal.example.org/{link}">"#);
         assert!(html.contains(&fallback), "{path}");
+        // Visible in the markup itself, so it works with JavaScript off.
+        assert!(
+            html.contains(r#"<div id="cal-fallback" class="fallback">"#),
+            "{path}"
+        );
         assert!(html.contains(r#"<script src="/assets/bookme-"#));
         assert!(html.contains(r#"data-theme="dark""#));
         assert!(html.contains("--brand:#0a7d5a;--brand-text:#ffffff"));

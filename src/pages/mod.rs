@@ -26,7 +26,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{FromRef, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 
 pub use self::config::{PagesConfig, parse};
@@ -159,10 +159,9 @@ async fn to_preferred(request: HeaderMap) -> Response {
 /// A 302 to one of our own paths.
 async fn redirect(path: &'static str) -> Response {
     let mut response = empty(StatusCode::FOUND);
+    let location = HeaderValue::from_static(path);
+    response.headers_mut().insert(header::LOCATION, location);
     response
-        .headers_mut()
-        .insert(header::LOCATION, HeaderValue::from_static(path));
-    response.into_response()
 }
 
 /// Scripts, frames and connections may come from us and from Cal.com's

@@ -33,6 +33,7 @@ pub struct Config {
     pub metrics: bool,
     /// Serve `/metrics` on its own listener instead.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    pub pages: crate::pages::PagesConfig,
 }
 
 /// A configuration value that could not be used, with the variable it came from.
@@ -44,7 +45,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(var: &'static str, expected: impl Into<String>) -> Self {
+    pub(crate) fn new(var: &'static str, expected: impl Into<String>) -> Self {
         Self {
             var,
             expected: expected.into(),
@@ -217,6 +218,7 @@ impl Config {
             max_attempts: parse_attempts(var("BOOKME_MAX_ATTEMPTS"))?,
             metrics: parse_flag("BOOKME_METRICS", var("BOOKME_METRICS"))?,
             metrics_addr: parse_addr("BOOKME_METRICS_ADDR", var("BOOKME_METRICS_ADDR"))?,
+            pages: crate::pages::parse(&var)?,
         })
     }
 

@@ -9,6 +9,7 @@
 //! - [`store`]: durable deliveries, with group commit.
 //! - [`worker`]: turns stored deliveries into processed ones.
 //! - [`http`]: routes and handlers.
+//! - [`pages`]: the booking pages, their assets and the localized 404.
 //! - [`server`]: wiring for `bookme serve`.
 //! - [`cli`]: the command line.
 //!
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod ledger;
+pub mod pages;
 pub mod server;
 pub mod store;
 pub mod telemetry;

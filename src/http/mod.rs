@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{FromRef, Request, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -22,6 +22,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::calcom::Verifier;
 use crate::config::Config;
+use crate::pages::{self, Site};
 use crate::store::Store;
 use crate::telemetry::Metrics;
 use crate::worker::Waker;
@@ -45,6 +46,7 @@ struct Shared {
     waker: Waker,
     webhook_url: String,
     metrics: Metrics,
+    site: Arc<Site>,
 }
 
 impl AppState {
@@ -57,6 +59,9 @@ impl AppState {
     ) -> Self {
         let verifier = Verifier::new(&config.secrets);
         let webhook_url = config.webhook_url(bound.port());
+        // The templates and translations are compiled in and every variant
+        // is rendered by the pages' unit tests, so this cannot fail at run time.
+        let site = Arc::new(Site::build(&config).expect("the embedded pages render"));
         let shared = Shared {
             config,
             verifier,
@@ -64,6 +69,7 @@ impl AppState {
             waker,
             webhook_url,
             metrics,
+            site,
         };
         Self {
             inner: Arc::new(shared),
@@ -83,6 +89,12 @@ impl AppState {
     }
 }
 
+impl FromRef<AppState> for Arc<Site> {
+    fn from_ref(state: &AppState) -> Self {
+        state.inner.site.clone()
+    }
+}
+
 /// Builds the application router.
 pub fn router(state: AppState) -> Router {
     let webhook = post(webhook::receive).get(webhook::debug);
@@ -91,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .route(WEBHOOK_PATH, webhook.clone())
         .route(&format!("{WEBHOOK_PATH}/"), webhook)
         .merge(ops::routes(with_metrics))
+        .merge(pages::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), check_host))
         .layer(middleware::from_fn_with_state(state.clone(), time_request))
@@ -133,15 +146,11 @@ fn route_name(path: &str) -> &'static str {
     }
 }
 
-/// The one 404 of the site. The webhook's GET answers with this when debug
-/// is off, so that the endpoint cannot be told apart from a missing page.
-pub async fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "Not Found",
-    )
-        .into_response()
+/// The one 404 of the site, localized by the path or `Accept-Language`.
+/// The webhook's GET answers with this when debug is off, so that the
+/// endpoint cannot be told apart from a missing page.
+pub async fn not_found(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    state.inner.site.not_found(&uri, &headers)
 }
 
 /// Answers 421 to requests for a host that is not ours, when

@@ -11,7 +11,7 @@ use std::time::Instant;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -255,10 +255,10 @@ struct DebugInfo<'a> {
 }
 
 /// `GET /api/cal/webhook`: the setup facts, when `CAL_DEBUG=1`; else a 404.
-pub async fn debug(State(app): State<AppState>) -> Response {
+pub async fn debug(State(app): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
     let config = app.config();
     if !config.debug {
-        return not_found().await;
+        return not_found(State(app), uri, headers).await;
     }
     let stats = match app.inner.store.stats().await {
         Ok(stats) => stats,

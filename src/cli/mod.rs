@@ -30,7 +30,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the webhook receiver and run the worker.
+    /// Serve the booking pages and the webhook receiver, and run the worker.
     Serve {
         /// Serve HTTP only; deliveries wait for a `bookme worker`.
         #[arg(long)]

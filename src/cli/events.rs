@@ -270,7 +270,7 @@ async fn replay(args: ReplayArgs, store: &Store) -> anyhow::Result<()> {
 
 /// Reads `--since`: an RFC 3339 time, or a duration such as `90m`, `24h`,
 /// `7d` or `2w` meaning that long before now.
-fn parse_since(raw: &str) -> Result<OffsetDateTime, String> {
+pub(super) fn parse_since(raw: &str) -> Result<OffsetDateTime, String> {
     let raw = raw.trim();
     if let Ok(t) = OffsetDateTime::parse(raw, &Rfc3339) {
         return Ok(t);

@@ -7,7 +7,11 @@
 //! exit code 1; clap's usage errors exit with 2.
 
 mod bookings;
+mod doctor;
 mod events;
+mod purge;
+mod send_test;
+mod sign;
 mod table;
 
 use std::process::ExitCode;
@@ -50,6 +54,61 @@ enum Command {
     /// Inspect the bookings ledger.
     #[command(subcommand)]
     Bookings(bookings::BookingsCommand),
+    /// Send a Cal.com-shaped delivery, signed as Cal.com signs, and print the answer.
+    SendTest {
+        /// The trigger: BOOKING_CREATED, BOOKING_RESCHEDULED, BOOKING_CANCELLED,
+        /// BOOKING_REQUESTED, BOOKING_REJECTED, MEETING_ENDED or PING.
+        trigger: String,
+        /// Where to post; default: this configuration's local webhook URL.
+        #[arg(long)]
+        url: Option<String>,
+        /// The secret to sign with; default: CAL_WEBHOOK_SECRET.
+        #[arg(long)]
+        secret: Option<secrecy::SecretString>,
+        /// Edit a field, e.g. `--set payload.attendees.0.name=Ann`; a JSON value
+        /// (number, true, "quoted") is taken as JSON. Repeatable.
+        #[arg(long, value_name = "PATH=VALUE")]
+        set: Vec<String>,
+        /// Send this file's bytes as they are instead of a built-in body.
+        #[arg(long, value_name = "FILE")]
+        body: Option<std::path::PathBuf>,
+    },
+    /// Print the X-Cal-Signature-256 value for the body on stdin.
+    Sign {
+        /// The secret; default: the first of CAL_WEBHOOK_SECRET.
+        #[arg(long)]
+        secret: Option<secrecy::SecretString>,
+    },
+    /// Check a signature against the body on stdin; exit 0 if it matches, 1 if not.
+    Verify {
+        /// The signature to check (64 hex characters).
+        #[arg(long)]
+        signature: String,
+        /// The secret; default: any of CAL_WEBHOOK_SECRET.
+        #[arg(long)]
+        secret: Option<secrecy::SecretString>,
+    },
+    /// Check the configuration and the store, one line each; exit 1 on any failure.
+    Doctor {
+        /// Skip checks that need the network (notification destinations).
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Delete old deliveries and personal data (retention, GDPR requests).
+    /// Bookings keep their non-personal fields.
+    #[command(group = clap::ArgGroup::new("target").required(true))]
+    Purge {
+        /// Deliveries received before this long ago (`30d`, `12w`) or an RFC 3339
+        /// time, and personal data of bookings that ended before it.
+        #[arg(long, group = "target", value_parser = events::parse_since)]
+        older_than: Option<time::OffsetDateTime>,
+        /// Every booking of this attendee email and the deliveries that shaped them.
+        #[arg(long, group = "target")]
+        email: Option<String>,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 impl Command {
@@ -131,6 +190,54 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate { json } => migrate(&config, json).await,
         Command::Events(cmd) => events::run(cmd, &open_store(&config).await?).await,
         Command::Bookings(cmd) => bookings::run(cmd, &open_store(&config).await?).await,
+        Command::SendTest {
+            trigger,
+            url,
+            secret,
+            set,
+            body,
+        } => {
+            let args = send_test::SendTest {
+                trigger,
+                url,
+                secret,
+                set,
+                body,
+            };
+            succeed(
+                send_test::run(&config, args).await?,
+                "the delivery was not accepted",
+            )
+        }
+        Command::Sign { secret } => sign::run_sign(&config, secret),
+        Command::Verify { signature, secret } => succeed(
+            sign::run_verify(&config, &signature, secret)?,
+            "signature does not match",
+        ),
+        Command::Doctor { offline } => {
+            succeed(doctor::run(&config, offline).await, "some checks failed")
+        }
+        Command::Purge {
+            older_than,
+            email,
+            yes,
+        } => {
+            let which = match (older_than, email) {
+                (Some(t), _) => crate::store::Purge::OlderThan(t),
+                (None, Some(e)) => crate::store::Purge::Email(e),
+                (None, None) => anyhow::bail!("pass --older-than or --email"),
+            };
+            purge::run(&open_store(&config).await?, which, yes).await
+        }
+    }
+}
+
+/// Turns a command's "did it work" into the exit code, with a short reason.
+fn succeed(ok: bool, reason: &str) -> anyhow::Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        anyhow::bail!("{reason}")
     }
 }
 

@@ -11,6 +11,7 @@
 //! ([`Store::complete`], [`Store::fail`]), so an outcome is applied once.
 
 mod bookings;
+mod purge;
 mod sql;
 mod writer;
 
@@ -27,6 +28,7 @@ use crate::config::DatabaseUrl;
 use crate::ledger::Booking;
 
 pub use bookings::BookingFilter;
+pub use purge::{Purge, PurgeCount};
 pub use sql::Backend;
 pub use writer::Inserted;
 
@@ -196,6 +198,15 @@ impl Store {
         })
     }
 
+    /// Connects and reports readiness without creating or migrating
+    /// anything; for `bookme doctor`.
+    pub async fn check(url: &DatabaseUrl) -> Result<(), String> {
+        let db = sql::Db::connect(url, false)
+            .await
+            .map_err(|e| format!("store unreachable: {e}"))?;
+        db.ready().await
+    }
+
     /// `sqlite` or `postgres`.
     pub fn kind(&self) -> &'static str {
         self.db.backend.name()
@@ -259,6 +270,12 @@ impl Store {
         filter: &BookingFilter,
     ) -> Result<Vec<Booking>, StoreError> {
         self.db.bookings_latest_first(filter).await
+    }
+
+    /// Deletes deliveries and personal data, keeping the ledger's other
+    /// fields; with `dry_run` only counts. See [`Purge`].
+    pub async fn purge(&self, which: &Purge, dry_run: bool) -> Result<PurgeCount, StoreError> {
+        self.db.purge(which, dry_run).await
     }
 
     /// Records a failed attempt: pending again at `retry_at`, or dead when

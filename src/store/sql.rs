@@ -66,20 +66,29 @@ pub struct Db {
 
 impl Db {
     pub async fn open(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        let db = Self::connect(url, true).await?;
+        migrator(db.backend).run(&db.pool).await?;
+        Ok(db)
+    }
+
+    /// Connects without applying migrations, for checks that must not
+    /// change the database (`bookme doctor`).
+    pub async fn connect(url: &DatabaseUrl, create: bool) -> Result<Self, StoreError> {
         static DRIVERS: Once = Once::new();
         DRIVERS.call_once(sqlx::any::install_default_drivers);
         let (backend, raw) = match url {
-            DatabaseUrl::Sqlite(u) => (Backend::Sqlite, with_create_mode(u)),
+            DatabaseUrl::Sqlite(u) if create => (Backend::Sqlite, with_create_mode(u)),
+            DatabaseUrl::Sqlite(u) => (Backend::Sqlite, u.clone()),
             DatabaseUrl::Postgres(u) => (Backend::Postgres, u.expose_secret().to_owned()),
         };
         let options: AnyConnectOptions = raw.parse()?;
         let pool = pool(backend, &options, 8).await?;
-        migrator(backend).run(&pool).await?;
         let writer_pool = pool_for_writer(backend, &options).await?;
+        let writer = Writer::spawn(Sink { pool: writer_pool });
         Ok(Self {
             pool,
             backend,
-            writer: Writer::spawn(Sink { pool: writer_pool }),
+            writer,
         })
     }
 
@@ -176,12 +185,16 @@ impl Db {
     /// Ok when the database answers and every migration this build knows
     /// of has been applied.
     pub async fn ready(&self) -> Result<(), String> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|e| format!("store unreachable: {e}"))?;
         let expected = migrator(self.backend).iter().count() as i64;
         let applied: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
                 .fetch_one(&self.pool)
                 .await
-                .map_err(|e| format!("store unreachable: {e}"))?;
+                .unwrap_or(0);
         if applied < expected {
             return Err(format!(
                 "migrations pending: {applied} of {expected} applied"

@@ -1,4 +1,5 @@
-//! The command line: `bookme serve`, `bookme migrate`.
+//! The command line: `bookme serve`, `bookme worker`, `bookme migrate`,
+//! `bookme notify`.
 
 use std::process::ExitCode;
 
@@ -30,6 +31,9 @@ enum Command {
     Worker,
     /// Create the store and apply migrations, then exit.
     Migrate,
+    /// Owner notifications: send a test, resend an event.
+    #[command(subcommand)]
+    Notify(crate::notify::commands::NotifyCommand),
 }
 
 /// Parses arguments and configuration, then runs the chosen command.
@@ -86,5 +90,6 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             tracing::info!(store = config.database.kind(), "migrations applied");
             Ok(())
         }
+        Command::Notify(command) => crate::notify::commands::run(command, &config).await,
     }
 }

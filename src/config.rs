@@ -29,6 +29,7 @@ pub struct Config {
     pub mode: Mode,
     pub log_format: LogFormat,
     pub max_attempts: u32,
+    pub notify: crate::notify::NotifyConfig,
 }
 
 /// A configuration value that could not be used, with the variable it came from.
@@ -211,6 +212,7 @@ impl Config {
             mode: parse_mode(var("BOOKME_MODE"))?,
             log_format: parse_log_format(var("BOOKME_LOG_FORMAT"))?,
             max_attempts: parse_attempts(var("BOOKME_MAX_ATTEMPTS"))?,
+            notify: crate::notify::NotifyConfig::from_lookup(&var)?,
         })
     }
 

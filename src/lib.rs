@@ -6,7 +6,8 @@
 //! - [`telemetry`]: logging setup.
 //! - [`calcom`]: Cal.com's contract: signatures, body shapes, typed events.
 //! - [`ledger`]: the bookings ledger as pure logic, one record per booking.
-//! - [`store`]: durable deliveries, with group commit.
+//! - [`store`]: durable deliveries, with group commit, and the outbox.
+//! - [`notify`]: telling the owner (Telegram, email, forward), once.
 //! - [`worker`]: turns stored deliveries into processed ones.
 //! - [`http`]: routes and handlers.
 //! - [`server`]: wiring for `bookme serve`.
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod ledger;
+pub mod notify;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -79,13 +79,15 @@ fn transport(raw: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
     Ok(builder.build())
 }
 
+/// `smtp:` is not a special scheme to the URL parser, so an IP address
+/// arrives as a plain host name and is parsed here.
 fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn decode(s: &str) -> String {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod standins;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -380,4 +382,13 @@ pub fn unique_booking(n: usize) -> Vec<u8> {
             &format!("2025-03-10T07:15:42.{:03}Z", n % 1000),
         )
         .into_bytes()
+}
+
+/// A port that was free a moment ago, for servers started as processes.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

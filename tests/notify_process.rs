@@ -47,7 +47,10 @@ async fn serve(db: &TestDb, port: u16, env: &[(&str, String)], log: &Path) -> Ch
         .spawn()
         .expect("bookme starts");
     for _ in 0..400 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return child;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -69,7 +72,11 @@ async fn post(port: u16, body: &[u8]) {
 
 async fn terminate(mut child: Child) {
     let pid = child.id().unwrap().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .expect("bookme stops after SIGTERM")
@@ -118,7 +125,11 @@ async fn sigkill_mid_send_resends_only_the_send_that_was_in_flight(db: TestDb) {
     assert_eq!(telegram.len(), EVENTS, "{telegram:?}");
     for (uid, answers) in &telegram {
         if *uid == held {
-            assert_eq!(answers, &[None, Some(200)], "the in-flight send, resent once");
+            assert_eq!(
+                answers,
+                &[None, Some(200)],
+                "the in-flight send, resent once"
+            );
         } else {
             assert_eq!(answers, &[Some(200)], "{uid}: exactly once");
         }
@@ -126,12 +137,18 @@ async fn sigkill_mid_send_resends_only_the_send_that_was_in_flight(db: TestDb) {
     let mut forward: HashMap<String, Vec<String>> = HashMap::new();
     for r in s.forward() {
         assert!(r.verified);
-        let uid = r.body["data"]["booking"]["uid"].as_str().unwrap().to_owned();
+        let uid = r.body["data"]["booking"]["uid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         forward.entry(uid).or_default().push(r.webhook_id);
     }
     assert_eq!(forward.len(), EVENTS);
     for (uid, ids) in &forward {
-        assert!(ids.iter().all(|id| *id == ids[0]), "{uid}: one webhook-id: {ids:?}");
+        assert!(
+            ids.iter().all(|id| *id == ids[0]),
+            "{uid}: one webhook-id: {ids:?}"
+        );
     }
     let resent_forwards = s.forward().len() - EVENTS;
     eprintln!(
@@ -143,7 +160,10 @@ async fn sigkill_mid_send_resends_only_the_send_that_was_in_flight(db: TestDb) {
 
 async fn wait_until_all_sent(store: &bookme::store::Store, expected: usize) {
     for _ in 0..600 {
-        let sent = store.notifications_with(NotifyStatus::Sent, 100).await.unwrap();
+        let sent = store
+            .notifications_with(NotifyStatus::Sent, 100)
+            .await
+            .unwrap();
         if sent.len() == expected {
             assert!(sent.iter().all(|r| r.send_count == 1), "{sent:#?}");
             return;
@@ -165,7 +185,11 @@ async fn notify_test_sends_to_each_destination_and_prints_the_outcome() {
         .await
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("telegram (telegram): sent"), "{stdout}");
     assert!(stdout.contains("forward (forward): sent"), "{stdout}");
     let text = s.telegram()[0].body["text"].as_str().unwrap().to_owned();
@@ -181,7 +205,10 @@ async fn notify_test_sends_to_each_destination_and_prints_the_outcome() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
-    assert!(stdout.contains("telegram (telegram): failed: Telegram answered 500"), "{stdout}");
+    assert!(
+        stdout.contains("telegram (telegram): failed: Telegram answered 500"),
+        "{stdout}"
+    );
     assert_eq!(s.forward().len(), 1, "only the named destination");
 }
 
@@ -201,11 +228,26 @@ async fn no_log_line_holds_the_bot_token_or_forward_secret_even_at_trace() {
     wait_until_all_sent(&store, 2).await;
     terminate(child).await;
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(text.contains("notification sent"), "the run logged nothing useful");
+    assert!(
+        text.contains("notification sent"),
+        "the run logged nothing useful"
+    );
     assert!(text.contains("TRACE"), "the run did not log at trace");
-    assert!(text.contains("Telegram answered 500"), "the failure was logged");
-    assert_eq!(s.telegram_delivered()[0].token, format!("123456:{TOKEN_SECRET}"));
-    assert!(!text.contains(TOKEN_SECRET), "the bot token reached the log");
+    assert!(
+        text.contains("Telegram answered 500"),
+        "the failure was logged"
+    );
+    assert_eq!(
+        s.telegram_delivered()[0].token,
+        format!("123456:{TOKEN_SECRET}")
+    );
+    assert!(
+        !text.contains(TOKEN_SECRET),
+        "the bot token reached the log"
+    );
     let forward_key = common::standins::FORWARD_SECRET.trim_start_matches("whsec_");
-    assert!(!text.contains(forward_key), "the forward secret reached the log");
+    assert!(
+        !text.contains(forward_key),
+        "the forward secret reached the log"
+    );
 }

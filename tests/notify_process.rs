@@ -4,7 +4,10 @@
 #[macro_use]
 mod common;
 
-on_both_stores!(sigkill_mid_send_resends_only_the_send_that_was_in_flight);
+on_both_stores!(
+    sigkill_mid_send_resends_only_the_send_that_was_in_flight,
+    dead_letters_are_listed_and_resent_from_the_command_line,
+);
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,6 +15,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use bookme::calcom::signature::sign;
+use bookme::notify::{Dispatcher, DispatcherOptions, Outbox};
 use bookme::store::NotifyStatus;
 use common::standins::{Plan, StandIn};
 use common::{TestDb, free_port, unique_booking};
@@ -250,4 +254,63 @@ async fn no_log_line_holds_the_bot_token_or_forward_secret_even_at_trace() {
         !text.contains(forward_key),
         "the forward secret reached the log"
     );
+}
+
+/// A dead letter made in-process, then found and resent with the CLI.
+async fn dead_letters_are_listed_and_resent_from_the_command_line(db: TestDb) {
+    let s = StandIn::start().await;
+    s.telegram_always(Some(500));
+    let url = db.url.clone();
+    let mut env = s.telegram_env();
+    env.push(("BOOKME_NOTIFY_GIVE_UP", "0s".into()));
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = common::spawn_app(db, &vars).await;
+    let reply = app.post_signed(&unique_booking(3)).await;
+    let id = reply.json()["id"].as_str().unwrap().to_owned();
+    app.worker.drain().await.unwrap();
+    let config = common::test_config(&url, &vars);
+    let dispatcher = app_dispatcher(&app, &config);
+    dispatcher.drain().await.unwrap();
+
+    let out = bookme(&url, app.db.dir.path(), &env)
+        .args(["notify", "list"])
+        .output()
+        .await
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{listed}");
+    assert!(
+        listed.contains(&format!("{id} telegram BOOKING_CREATED dead")),
+        "{listed}"
+    );
+    assert!(listed.contains("Telegram answered 500"), "{listed}");
+
+    s.telegram_always(None);
+    let out = bookme(&url, app.db.dir.path(), &env)
+        .args(["notify", "resend", &id])
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && said.contains("1 notification(s) queued"),
+        "{said}"
+    );
+    dispatcher.drain().await.unwrap();
+    assert_eq!(s.telegram_delivered().len(), 1);
+
+    let out = bookme(&url, app.db.dir.path(), &env)
+        .args(["notify", "resend", &id])
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(said.contains("0 notification(s) queued"), "{said}");
+    assert!(said.contains("--force"), "{said}");
+}
+
+fn app_dispatcher(app: &common::TestApp, config: &bookme::config::Config) -> Dispatcher {
+    let options = DispatcherOptions::from_config(&config.notify);
+    let outbox = Outbox::from_config(&config.notify);
+    Dispatcher::new(app.store.clone(), config.notify.clone(), outbox, options)
 }

@@ -1,4 +1,4 @@
-//! `bookme notify test` and `bookme notify resend`.
+//! `bookme notify test`, `bookme notify list` and `bookme notify resend`.
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -8,7 +8,8 @@ use super::dispatcher::send_test;
 use super::{Outbox, SendError};
 use crate::calcom::BookingEvent;
 use crate::config::Config;
-use crate::store::{DeliveryId, Resend, Store};
+use crate::store::{DeliveryId, NotifyStatus, Resend, Store};
+use crate::worker::rfc3339;
 
 #[derive(Debug, Subcommand)]
 pub enum NotifyCommand {
@@ -16,6 +17,14 @@ pub enum NotifyCommand {
     Test {
         /// A destination name: telegram, email, forward, or one from BOOKME_CONFIG.
         destination: Option<String>,
+    },
+    /// List delivery records by status, oldest first (dead letters by default).
+    List {
+        /// pending, sent or dead.
+        #[arg(long, default_value = "dead")]
+        status: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
     },
     /// Queue an event's notifications again. Without --force only dead
     /// letters are re-queued, so nothing already delivered is sent twice.
@@ -34,6 +43,7 @@ pub enum NotifyCommand {
 pub async fn run(command: NotifyCommand, config: &Config) -> anyhow::Result<()> {
     match command {
         NotifyCommand::Test { destination } => test(&config.notify, destination.as_deref()).await,
+        NotifyCommand::List { status, limit } => list(config, &status, limit).await,
         NotifyCommand::Resend {
             event_id,
             destination,
@@ -70,6 +80,33 @@ async fn test(config: &NotifyConfig, only: Option<&str>) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn list(config: &Config, status: &str, limit: i64) -> anyhow::Result<()> {
+    let status = NotifyStatus::parse(status)
+        .with_context(|| format!("--status: pending, sent or dead, got {status:?}"))?;
+    let store = open(config).await?;
+    let records = store.notifications_with(status, limit).await?;
+    for r in &records {
+        let error = r.last_error.as_deref().unwrap_or("-");
+        println!(
+            "{} {} {} {} attempts={} queued={} last_error={error}",
+            r.delivery_id,
+            r.destination,
+            r.trigger,
+            r.status.as_str(),
+            r.attempts,
+            rfc3339(r.queued_at),
+        );
+    }
+    println!("{} record(s)", records.len());
+    Ok(())
+}
+
+async fn open(config: &Config) -> anyhow::Result<Store> {
+    Store::open(&config.database)
+        .await
+        .with_context(|| format!("could not open the {} store", config.database.kind()))
+}
+
 async fn resend(
     config: &Config,
     event_id: &str,
@@ -79,9 +116,7 @@ async fn resend(
     if let Some(name) = only {
         known(&config.notify, name)?;
     }
-    let store = Store::open(&config.database)
-        .await
-        .with_context(|| format!("could not open the {} store", config.database.kind()))?;
+    let store = open(config).await?;
     let delivery = DeliveryId::from_stored(event_id.to_owned());
     let stored = store
         .get(event_id)

@@ -630,7 +630,8 @@ mod tests {
             "[[telegram]]\nname = \"me\"\nbot_token = \"1:a\"\nchat_id = \"1\"\n\n\
              [[telegram]]\nname = \"team\"\nbot_token = \"2:b\"\nchat_id = \"-100\"\n\
              triggers = [\"created\"]\n\n\
-             [[forward]]\nname = \"crm\"\nurl = \"https://crm.example.com\"\nsecret = \"{SECRET}\"\n"
+             [[forward]]\nname = \"crm\"\nurl = \"https://crm.example.com\"\n\
+             secret = \"{SECRET}\"\n"
         );
         std::fs::write(&path, toml).unwrap();
         let c = parse(&[("BOOKME_CONFIG", path.to_str().unwrap())]).unwrap();

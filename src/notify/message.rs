@@ -121,6 +121,7 @@ impl Message {
 
     fn push(&mut self, label: String, value: Option<String>) {
         if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
+            let value = shorten(value.trim());
             self.lines.push(Line { label, value });
         }
     }
@@ -208,6 +209,17 @@ fn headline_key(trigger: &Trigger) -> &'static str {
         Trigger::BookingRejected => "notify-rejected",
         Trigger::BookingPaid => "notify-paid",
         _ => "notify-created",
+    }
+}
+
+/// The most characters one value keeps. Telegram refuses messages over
+/// 4096 characters, and a note longer than this is not read in a chat.
+const MAX_VALUE_CHARS: usize = 1000;
+
+fn shorten(value: &str) -> String {
+    match value.char_indices().nth(MAX_VALUE_CHARS) {
+        Some((cut, _)) => format!("{}…", &value[..cut]),
+        None => value.to_owned(),
     }
 }
 

@@ -222,3 +222,22 @@ fn the_test_message_is_translated() {
     assert_eq!(Message::test(Locale::En).headline, "bookme test message");
     assert_eq!(Message::test(Locale::Ru).headline, "Проверка bookme");
 }
+
+#[test]
+fn a_long_note_is_shortened_to_fit_a_telegram_message() {
+    let long = "Я".repeat(5000);
+    let (event, booking) = event("BOOKING_CREATED", |j| {
+        j["payload"]["description"] = long.clone().into();
+    });
+    let to = Audience::for_event(&booking, None, None);
+    let m = Message::for_event(&event, &booking, &to);
+    let note = &m
+        .lines
+        .iter()
+        .find(|l| l.label == "Комментарий")
+        .unwrap()
+        .value;
+    assert_eq!(note.chars().count(), MAX_VALUE_CHARS + 1);
+    assert!(note.ends_with('…'));
+    assert!(m.telegram_html().chars().count() < 4096);
+}

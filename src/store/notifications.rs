@@ -38,7 +38,7 @@ impl NotifyStatus {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    pub fn parse(s: &str) -> Option<Self> {
         [Self::Pending, Self::Sent, Self::Dead]
             .into_iter()
             .find(|x| x.as_str() == s)

@@ -104,6 +104,12 @@ impl Outbox {
 /// (re-serialized, another webhook subscription) has the same key. Without
 /// a uid or a `createdAt` nothing else identifies the event, so the
 /// delivery (one body) is the event.
+///
+/// (trigger, uid) alone could be too coarse: a seated event may fire
+/// BOOKING_CREATED once per seat under one uid (not confirmed from Cal.com's
+/// source), and each seat is news to the owner. The price is that a sender
+/// that re-stamped `createdAt` on a retry would be told twice; whether
+/// Cal.com retries at all is not confirmed either (`FACTS.md`, section 5).
 pub fn event_key(event: &BookingEvent, delivery: &DeliveryId) -> String {
     match (&event.uid, event.created_at) {
         (Some(uid), Some(at)) => format!("{}|{uid}|{}", event.trigger, rfc3339(at)),

@@ -18,7 +18,7 @@ use bookme::calcom::signature::sign;
 use bookme::notify::{Dispatcher, DispatcherOptions, Outbox};
 use bookme::store::NotifyStatus;
 use common::standins::{Plan, StandIn};
-use common::{TestDb, free_port, unique_booking};
+use common::{TestDb, unique_booking};
 use tokio::process::{Child, Command};
 
 /// Canaries: if these bytes show up in a log, a secret leaked.
@@ -37,29 +37,40 @@ fn bookme(db_url: &str, dir: &Path, env: &[(&str, String)]) -> Command {
     cmd
 }
 
-async fn serve(db: &TestDb, port: u16, env: &[(&str, String)], log: &Path) -> Child {
+/// Starts `bookme serve` on port 0 and returns it with the port it bound,
+/// read from its log. Port 0 avoids racing other tests for a free port.
+async fn serve(db: &TestDb, env: &[(&str, String)], log: &Path) -> (Child, u16) {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .unwrap();
-    let child = bookme(&db.url, db.dir.path(), env)
+    let seen = file.metadata().unwrap().len() as usize;
+    let mut child = bookme(&db.url, db.dir.path(), env)
         .arg("serve")
-        .env("PORT", port.to_string())
+        .env("PORT", "0")
         .stdout(Stdio::from(file.try_clone().unwrap()))
         .stderr(Stdio::from(file))
         .spawn()
         .expect("bookme starts");
     for _ in 0..400 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return child;
+        let text = std::fs::read(log).unwrap();
+        let text = String::from_utf8_lossy(&text[seen.min(text.len())..]).into_owned();
+        if let Some(port) = bound_port(&text) {
+            return (child, port);
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("bookme exited at start ({status}):\n{text}");
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("bookme did not listen within 10 s");
+}
+
+fn bound_port(log: &str) -> Option<u16> {
+    let at = log.find("listening on http://127.0.0.1:")? + "listening on http://127.0.0.1:".len();
+    let digits: String = log[at..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 async fn post(port: u16, body: &[u8]) {
@@ -107,8 +118,7 @@ async fn sigkill_mid_send_resends_only_the_send_that_was_in_flight(db: TestDb) {
     s.plan_telegram([Plan::Status(200), Plan::Status(200), Plan::Hold]);
     let env = [s.telegram_env(), s.forward_env()].concat();
     let log = db.dir.path().join("bookme.log");
-    let port = free_port();
-    let mut first = serve(&db, port, &env, &log).await;
+    let (mut first, port) = serve(&db, &env, &log).await;
     for n in 0..EVENTS {
         post(port, &unique_booking(n)).await;
     }
@@ -116,7 +126,7 @@ async fn sigkill_mid_send_resends_only_the_send_that_was_in_flight(db: TestDb) {
     first.kill().await.unwrap(); // SIGKILL while the third send is in flight
     let held = uid_in_text(s.telegram()[2].body["text"].as_str().unwrap());
 
-    let second = serve(&db, port, &env, &log).await;
+    let (second, _) = serve(&db, &env, &log).await;
     let store = db.store().await;
     wait_until_all_sent(&store, EVENTS * 2).await;
     terminate(second).await;
@@ -225,8 +235,7 @@ async fn no_log_line_holds_the_bot_token_or_forward_secret_even_at_trace() {
     env[0].1 = format!("123456:{TOKEN_SECRET}");
     env.push(("RUST_LOG", "trace".into()));
     let log = db.dir.path().join("bookme.log");
-    let port = free_port();
-    let child = serve(&db, port, &env, &log).await;
+    let (child, port) = serve(&db, &env, &log).await;
     post(port, &unique_booking(7)).await;
     let store = db.store().await;
     wait_until_all_sent(&store, 2).await;

@@ -130,13 +130,21 @@ impl Dispatcher {
 
     /// Claims and sends one due row of `dest`.
     pub async fn step(&self, dest: &Destination) -> Result<StepOutcome, StoreError> {
+        self.step_due_by(dest, OffsetDateTime::now_utc()).await
+    }
+
+    async fn step_due_by(
+        &self,
+        dest: &Destination,
+        due_by: OffsetDateTime,
+    ) -> Result<StepOutcome, StoreError> {
         if self.is_disabled(&dest.name) {
             return Ok(StepOutcome::Idle);
         }
         let lease_until = OffsetDateTime::now_utc() + self.options.lease;
         let claimed = self
             .store
-            .claim_notifications(&dest.name, &self.owner, lease_until, 1)
+            .claim_notifications(&dest.name, &self.owner, lease_until, due_by, 1)
             .await?;
         for row in &claimed {
             self.deliver(dest, row).await?;
@@ -147,14 +155,17 @@ impl Dispatcher {
         })
     }
 
-    /// Sends everything due now, for every destination, then returns.
-    /// Tests drive the dispatcher with this.
+    /// Sends everything due now, for every destination, then returns. A
+    /// row that fails is not retried within the same drain, so a drain
+    /// ends even while a destination is down. Tests drive the dispatcher
+    /// with this.
     pub async fn drain(&self) -> Result<usize, StoreError> {
+        let due_by = OffsetDateTime::now_utc();
         let mut total = 0;
         loop {
             let mut worked = 0;
             for dest in &self.config.destinations {
-                if let StepOutcome::Worked(n) = self.step(dest).await? {
+                if let StepOutcome::Worked(n) = self.step_due_by(dest, due_by).await? {
                     worked += n;
                 }
             }

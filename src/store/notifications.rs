@@ -120,12 +120,14 @@ pub struct Resend<'a> {
 }
 
 impl Store {
-    /// Leases up to `limit` due records of one destination, oldest first.
+    /// Leases up to `limit` records of one destination that were due by
+    /// `due_by`, oldest first.
     pub async fn claim_notifications(
         &self,
         destination: &str,
         owner: &str,
         lease_until: OffsetDateTime,
+        due_by: OffsetDateTime,
         limit: i64,
     ) -> Result<Vec<Notification>, StoreError> {
         let lock = match self.backend() {
@@ -135,13 +137,14 @@ impl Store {
         let sql = format!(
             "UPDATE notifications SET lease_owner = $1, lease_until = $2 WHERE id IN (\
                SELECT id FROM notifications WHERE destination = $3 AND status = 'pending' \
-               AND next_attempt_at <= $4 AND (lease_until IS NULL OR lease_until < $4) \
-               ORDER BY queued_at, id LIMIT $5 {lock}) RETURNING {COLUMNS}"
+               AND next_attempt_at <= $4 AND (lease_until IS NULL OR lease_until < $5) \
+               ORDER BY queued_at, id LIMIT $6 {lock}) RETURNING {COLUMNS}"
         );
         let rows = sqlx::query(&sql)
             .bind(owner)
             .bind(to_micros(lease_until))
             .bind(destination)
+            .bind(to_micros(due_by))
             .bind(to_micros(OffsetDateTime::now_utc()))
             .bind(limit)
             .fetch_all(self.pool())

@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
+use tokio::io::AsyncBufReadExt;
 use tokio::sync::Notify;
 
 /// A Standard Webhooks secret for the forward tests.
@@ -250,25 +251,30 @@ impl SmtpSink {
             eprintln!("SKIP: Python's aiosmtpd is not installed (pip install aiosmtpd)");
             return None;
         }
-        let port = super::free_port();
-        let dir = tempfile::tempdir().unwrap();
-        let child = tokio::process::Command::new("python3")
-            .arg(script())
-            .arg(port.to_string())
-            .arg(dir.path())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("python3 runs");
-        for _ in 0..400 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return Some(SmtpSink { port, dir, child });
+        // A free port can be taken by another test before Python binds it;
+        // the sink says "listening" only once it has bound, so retry.
+        for _ in 0..5 {
+            let port = super::free_port();
+            let dir = tempfile::tempdir().unwrap();
+            let mut child = tokio::process::Command::new("python3")
+                .arg(script())
+                .arg(port.to_string())
+                .arg(dir.path())
+                .stdout(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("python3 runs");
+            let stdout = child.stdout.take().unwrap();
+            let mut lines = tokio::io::BufReader::new(stdout).lines();
+            let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await;
+            if let Ok(Ok(Some(line))) = first {
+                if line == "listening" {
+                    return Some(SmtpSink { port, dir, child });
+                }
             }
-            tokio::time::sleep(Duration::from_millis(25)).await;
+            eprintln!("the SMTP sink did not start on port {port}; trying another");
         }
-        panic!("the SMTP sink did not listen on port {port} within 10 s");
+        panic!("the SMTP sink did not start");
     }
 
     pub fn url(&self) -> String {
@@ -286,10 +292,6 @@ impl SmtpSink {
             out.push(serde_json::from_str(&text).unwrap());
         }
         out
-    }
-
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
     }
 }
 

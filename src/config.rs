@@ -34,6 +34,7 @@ pub struct Config {
     /// Serve `/metrics` on its own listener instead.
     pub metrics_addr: Option<std::net::SocketAddr>,
     pub pages: crate::pages::PagesConfig,
+    pub notify: crate::notify::NotifyConfig,
 }
 
 /// A configuration value that could not be used, with the variable it came from.
@@ -219,6 +220,7 @@ impl Config {
             metrics: parse_flag("BOOKME_METRICS", var("BOOKME_METRICS"))?,
             metrics_addr: parse_addr("BOOKME_METRICS_ADDR", var("BOOKME_METRICS_ADDR"))?,
             pages: crate::pages::parse(&var)?,
+            notify: crate::notify::NotifyConfig::from_lookup(&var)?,
         })
     }
 

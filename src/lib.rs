@@ -6,7 +6,8 @@
 //! - [`telemetry`]: logging setup.
 //! - [`calcom`]: Cal.com's contract: signatures, body shapes, typed events.
 //! - [`ledger`]: the bookings ledger as pure logic, one record per booking.
-//! - [`store`]: durable deliveries, with group commit.
+//! - [`store`]: durable deliveries, with group commit, and the outbox.
+//! - [`notify`]: telling the owner (Telegram, email, forward), once.
 //! - [`worker`]: turns stored deliveries into processed ones.
 //! - [`http`]: routes and handlers.
 //! - [`pages`]: the booking pages, their assets and the localized 404.
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod ledger;
+pub mod notify;
 pub mod pages;
 pub mod server;
 pub mod store;

@@ -1,7 +1,8 @@
-//! Wiring for `bookme serve`: open the store, bind, run the HTTP server and
-//! the worker under one shutdown signal.
+//! Wiring for `bookme serve`: open the store, bind, run the HTTP server, the
+//! worker and the notification dispatcher under one shutdown signal.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -9,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::http::{self, AppState};
+use crate::notify::{Dispatcher, DispatcherOptions, Outbox};
 use crate::store::Store;
 use crate::telemetry::Metrics;
 use crate::worker::{Waker, Worker, WorkerOptions};
@@ -22,6 +24,7 @@ pub struct Server {
     with_worker: bool,
     worker_options: WorkerOptions,
     metrics_listener: Option<TcpListener>,
+    dispatcher_options: DispatcherOptions,
 }
 
 impl Server {
@@ -44,6 +47,7 @@ impl Server {
             ),
             None => None,
         };
+        let dispatcher_options = DispatcherOptions::from_config(&config.notify);
         let state = AppState::new(config, store.clone(), waker.clone(), Metrics::new(), bound);
         Ok(Self {
             listener,
@@ -53,6 +57,7 @@ impl Server {
             with_worker: true,
             worker_options,
             metrics_listener,
+            dispatcher_options,
         })
     }
 
@@ -72,13 +77,33 @@ impl Server {
             .with_metrics(self.state.metrics().clone())
     }
 
-    /// Replaces the worker's pacing, e.g. a short lease in tests.
+    /// Replaces the worker's pacing, e.g. a short lease in tests. The
+    /// outbox stays the configured one.
     pub fn with_worker_options(mut self, options: WorkerOptions) -> Self {
-        self.worker_options = options;
+        let outbox = self.worker_options.outbox.clone();
+        self.worker_options = WorkerOptions { outbox, ..options };
         self
     }
 
-    /// Serves HTTP only; deliveries stay pending until a worker runs.
+    /// A notification dispatcher over this server's store and outbox, for
+    /// tests that drive it by hand.
+    pub fn dispatcher(&self) -> Dispatcher {
+        Dispatcher::new(
+            self.store.clone(),
+            self.state.config().notify.clone(),
+            self.worker_options.outbox.clone(),
+            self.dispatcher_options.clone(),
+        )
+    }
+
+    /// Replaces the dispatcher's pacing, e.g. a short backoff in tests.
+    pub fn with_dispatcher_options(mut self, options: DispatcherOptions) -> Self {
+        self.dispatcher_options = options;
+        self
+    }
+
+    /// Serves HTTP only; deliveries stay pending and notifications unsent
+    /// until a worker runs.
     pub fn without_worker(mut self) -> Self {
         self.with_worker = false;
         self
@@ -92,6 +117,9 @@ impl Server {
             .with_worker
             .then(|| tokio::spawn(self.worker().run(shutdown.clone())));
         let metrics = self.spawn_metrics_listener(shutdown.clone());
+        let dispatcher = self
+            .with_worker
+            .then(|| tokio::spawn(Arc::new(self.dispatcher()).run(shutdown.clone())));
         let app = http::router(self.state.clone());
         axum::serve(
             self.listener,
@@ -106,6 +134,9 @@ impl Server {
         }
         if let Some(metrics) = metrics {
             metrics.await.context("the metrics listener panicked")??;
+        }
+        if let Some(dispatcher) = dispatcher {
+            dispatcher.await.context("the dispatcher panicked")?;
         }
         tracing::info!("stopped");
         Ok(())
@@ -135,6 +166,13 @@ impl Server {
             "listening on http://{}",
             self.local_addr()
         );
+        for dest in &config.notify.destinations {
+            tracing::info!(
+                destination = dest.name,
+                kind = dest.kind.as_str(),
+                "notifying"
+            );
+        }
         if config.secrets.is_empty() {
             tracing::warn!(
                 "CAL_WEBHOOK_SECRET is not set: deliveries will be answered 500 until it is"
@@ -147,6 +185,7 @@ impl Server {
 pub fn worker_options(config: &Config) -> WorkerOptions {
     WorkerOptions {
         max_attempts: config.max_attempts,
+        outbox: Outbox::from_config(&config.notify),
         ..WorkerOptions::default()
     }
 }
@@ -156,13 +195,23 @@ pub async fn run_worker(config: Config, shutdown: CancellationToken) -> anyhow::
     let store = Store::open(&config.database)
         .await
         .with_context(|| format!("could not open the {} store", config.database.kind()))?;
-    let worker = Worker::new(store.clone(), &Waker::default(), worker_options(&config));
+    let options = worker_options(&config);
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        config.notify.clone(),
+        options.outbox.clone(),
+        DispatcherOptions::from_config(&config.notify),
+    );
+    let worker = Worker::new(store.clone(), &Waker::default(), options);
     tracing::info!(
         store = store.kind(),
         owner = worker.owner(),
+        destinations = config.notify.destinations.len(),
         "worker running"
     );
+    let dispatcher = tokio::spawn(Arc::new(dispatcher).run(shutdown.clone()));
     worker.run(shutdown).await;
+    dispatcher.await.context("the dispatcher panicked")?;
     tracing::info!("stopped");
     Ok(())
 }

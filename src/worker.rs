@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::calcom::Event;
 use crate::calcom::booking::BookingEvent;
+use crate::notify::Outbox;
 use crate::store::{Status, Store, StoreError, StoredDelivery};
 use crate::telemetry::Metrics;
 
@@ -38,6 +39,9 @@ pub struct WorkerOptions {
     pub poll: Duration,
     /// How many deliveries one claim takes.
     pub batch: i64,
+    /// Which destinations get which events; rows are queued with the
+    /// delivery's processed mark.
+    pub outbox: Outbox,
 }
 
 impl Default for WorkerOptions {
@@ -49,6 +53,7 @@ impl Default for WorkerOptions {
             backoff_cap: Duration::from_secs(3600),
             poll: Duration::from_secs(1),
             batch: 16,
+            outbox: Outbox::default(),
         }
     }
 }
@@ -208,10 +213,11 @@ impl Worker {
         let note = (!event.notes.is_empty()).then(|| event.notes.join("; "));
         let applied = self
             .store
-            .complete_with_ledger(id, owner, &event, note.as_deref())
+            .complete_with_ledger(id, owner, &event, note.as_deref(), &self.options.outbox)
             .await?;
         if applied {
             log_summary(delivery, &event);
+            self.options.outbox.wake();
         }
         Ok(applied)
     }
@@ -254,6 +260,19 @@ impl Worker {
     pub fn owner(&self) -> &str {
         &self.owner
     }
+}
+
+/// This process's lease owner name, shared by the worker and the
+/// notification dispatcher.
+pub(crate) fn lease_owner_name() -> String {
+    LeaseOwner::current().to_string()
+}
+
+/// True if `owner` names a process on this host that no longer runs.
+pub(crate) fn is_dead_local_owner(owner: &str) -> bool {
+    let me = LeaseOwner::current();
+    LeaseOwner::parse(owner)
+        .is_some_and(|o| o.host == me.host && o.pid != me.pid && !process_exists(o.pid))
 }
 
 /// Who holds a lease: `host:pid:unique`, so that a worker can tell a dead

@@ -54,6 +54,9 @@ enum Command {
     /// Inspect the bookings ledger.
     #[command(subcommand)]
     Bookings(bookings::BookingsCommand),
+    /// Owner notifications: send a test, list them, resend an event.
+    #[command(subcommand)]
+    Notify(crate::notify::commands::NotifyCommand),
     /// Send a Cal.com-shaped delivery, signed as Cal.com signs, and print the answer.
     SendTest {
         /// The trigger: BOOKING_CREATED, BOOKING_RESCHEDULED, BOOKING_CANCELLED,
@@ -190,6 +193,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate { json } => migrate(&config, json).await,
         Command::Events(cmd) => events::run(cmd, &open_store(&config).await?).await,
         Command::Bookings(cmd) => bookings::run(cmd, &open_store(&config).await?).await,
+        Command::Notify(cmd) => crate::notify::commands::run(cmd, &config).await,
         Command::SendTest {
             trigger,
             url,

@@ -7,10 +7,12 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
+use super::notifications;
 use super::sql::{Backend, Db, complete_on};
 use super::{DeliveryId, Status, StoreError, to_micros};
 use crate::calcom::booking::BookingEvent;
 use crate::ledger::{self, Booking};
+use crate::notify::Outbox;
 
 const UPDATE_ROW: &str = "UPDATE bookings SET status = $2, start_at = $3, end_at = $4, \
      updated_at = $5, record = $6 WHERE uid = $1";
@@ -25,15 +27,16 @@ pub struct BookingFilter {
 }
 
 impl Db {
-    /// Marks a delivery `processed` and applies its event to the ledger,
-    /// together. Returns false, having written nothing, if the lease was
-    /// lost.
+    /// Marks a delivery `processed`, applies its event to the ledger and
+    /// queues its notifications (the outbox), together. Returns false,
+    /// having written nothing, if the lease was lost.
     pub async fn complete_with_ledger(
         &self,
         id: &DeliveryId,
         owner: &str,
         event: &BookingEvent,
         note: Option<&str>,
+        outbox: &Outbox,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         if !complete_on(&mut tx, id, owner, Status::Processed, note).await? {
@@ -47,6 +50,7 @@ impl Db {
         for update in &updates {
             merge_into_row(&mut tx, self.backend, update).await?;
         }
+        notifications::enqueue_on(&mut tx, id, event, outbox).await?;
         tx.commit().await?;
         Ok(true)
     }

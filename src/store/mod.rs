@@ -11,6 +11,7 @@
 //! ([`Store::complete`], [`Store::fail`]), so an outcome is applied once.
 
 mod bookings;
+mod notifications;
 mod purge;
 mod sql;
 mod writer;
@@ -26,8 +27,10 @@ use crate::calcom::booking::BookingEvent;
 use crate::calcom::{Shape, ShapeKind};
 use crate::config::DatabaseUrl;
 use crate::ledger::Booking;
+use crate::notify::Outbox;
 
 pub use bookings::BookingFilter;
+pub use notifications::{Notification, NotifyStatus, Resend};
 pub use purge::{Purge, PurgeCount};
 pub use sql::Backend;
 pub use writer::Inserted;
@@ -240,17 +243,20 @@ impl Store {
         self.db.complete(id, owner, status, note).await
     }
 
-    /// Marks a delivery processed and applies its event to the ledger in
-    /// one transaction. Returns false, having written nothing, if the lease
-    /// was lost.
+    /// Marks a delivery processed, applies its event to the ledger and
+    /// queues its notifications in `outbox`, all in one transaction.
+    /// Returns false, having written nothing, if the lease was lost.
     pub async fn complete_with_ledger(
         &self,
         id: &DeliveryId,
         owner: &str,
         event: &BookingEvent,
         note: Option<&str>,
+        outbox: &Outbox,
     ) -> Result<bool, StoreError> {
-        self.db.complete_with_ledger(id, owner, event, note).await
+        self.db
+            .complete_with_ledger(id, owner, event, note, outbox)
+            .await
     }
 
     /// One booking from the ledger.

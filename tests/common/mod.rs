@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod standins;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -445,3 +447,5 @@ pub fn workload(n: usize) -> Vec<u8> {
         ),
     }
 }
+
+pub use process::free_port;

@@ -5,6 +5,7 @@
 //! wrapped in [`SecretString`] and never echoed back, not even in errors.
 
 use std::fmt;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -33,6 +34,10 @@ pub struct Config {
     pub metrics: bool,
     /// Serve `/metrics` on its own listener instead.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// A client must send its request headers within this time.
+    pub header_timeout: Duration,
+    /// A request (body included) must be answered within this time, or 408.
+    pub request_timeout: Duration,
     pub pages: crate::pages::PagesConfig,
     pub notify: crate::notify::NotifyConfig,
 }
@@ -219,6 +224,16 @@ impl Config {
             max_attempts: parse_attempts(var("BOOKME_MAX_ATTEMPTS"))?,
             metrics: parse_flag("BOOKME_METRICS", var("BOOKME_METRICS"))?,
             metrics_addr: parse_addr("BOOKME_METRICS_ADDR", var("BOOKME_METRICS_ADDR"))?,
+            header_timeout: parse_duration(
+                "BOOKME_HEADER_TIMEOUT",
+                var("BOOKME_HEADER_TIMEOUT"),
+                10,
+            )?,
+            request_timeout: parse_duration(
+                "BOOKME_REQUEST_TIMEOUT",
+                var("BOOKME_REQUEST_TIMEOUT"),
+                30,
+            )?,
             pages: crate::pages::parse(&var)?,
             notify: crate::notify::NotifyConfig::from_lookup(&var)?,
         })
@@ -320,6 +335,35 @@ fn parse_addr(
     .transpose()
 }
 
+/// Parses `500ms`, `10s` or `2m`; `default_secs` when unset.
+fn parse_duration(
+    var: &'static str,
+    raw: Option<String>,
+    default_secs: u64,
+) -> Result<Duration, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(Duration::from_secs(default_secs));
+    };
+    let text = raw.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: Option<u64> = digits.parse().ok();
+    let parsed = match (n, unit) {
+        (Some(n), "ms") => Some(Duration::from_millis(n)),
+        (Some(n), "s" | "") => Some(Duration::from_secs(n)),
+        (Some(n), "m") => n.checked_mul(60).map(Duration::from_secs),
+        _ => None,
+    };
+    parsed.filter(|d| !d.is_zero()).ok_or_else(|| {
+        ConfigError::new(
+            var,
+            format!("a duration such as 500ms, 10s or 2m, got {raw:?}"),
+        )
+    })
+}
+
 fn parse_attempts(raw: Option<String>) -> Result<u32, ConfigError> {
     let Some(raw) = raw else { return Ok(10) };
     raw.trim()
@@ -402,6 +446,8 @@ mod tests {
             ("BOOKME_MAX_ATTEMPTS", "0"),
             ("BOOKME_METRICS", "on"),
             ("BOOKME_METRICS_ADDR", "localhost"),
+            ("BOOKME_HEADER_TIMEOUT", "soon"),
+            ("BOOKME_REQUEST_TIMEOUT", "0s"),
         ];
         for (var, value) in cases {
             let err = config(&[(var, value)]).unwrap_err();

@@ -94,6 +94,7 @@ impl Server {
             self.worker_options.outbox.clone(),
             self.dispatcher_options.clone(),
         )
+        .with_metrics(self.state.metrics().clone())
     }
 
     /// Replaces the dispatcher's pacing, e.g. a short backoff in tests.
@@ -121,13 +122,8 @@ impl Server {
             .with_worker
             .then(|| tokio::spawn(Arc::new(self.dispatcher()).run(shutdown.clone())));
         let app = http::router(self.state.clone());
-        axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await
-        .context("the HTTP server failed")?;
+        let header_timeout = self.state.config().header_timeout;
+        http::serve::serve(self.listener, app, header_timeout, shutdown.clone()).await;
         shutdown.cancel();
         if let Some(worker) = worker {
             worker.await.context("the worker panicked")?;

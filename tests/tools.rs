@@ -20,7 +20,48 @@ on_both_stores!(
     purge_older_than_keeps_the_ledger_without_personal_data,
     purge_by_email_touches_only_that_attendee,
     purge_asks_before_deleting,
+    doctor_probes_each_notification_destination,
 );
+
+async fn doctor_probes_each_notification_destination(db: TestDb) {
+    db.store().await;
+    let standin = common::standins::StandIn::start().await;
+    let mut vars = good_vars(&db);
+    vars.extend(standin.telegram_env());
+    vars.extend(standin.forward_env());
+    let as_refs = |v: &Vec<(&'static str, String)>| -> Vec<(&'static str, String)> { v.clone() };
+    let up: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = bookme(&["doctor"], &up, b"").await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("✓ telegram destination"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("✓ forward destination"),
+        "{}",
+        run.stdout
+    );
+    assert!(standin.telegram().is_empty(), "a probe sends no message");
+
+    let mut down = as_refs(&vars);
+    let closed = format!("http://127.0.0.1:{}/hook", common::free_port());
+    down.retain(|(k, _)| *k != "BOOKME_FORWARD_URL");
+    down.push(("BOOKME_FORWARD_URL", closed));
+    let down: Vec<(&str, &str)> = down.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = bookme(&["doctor"], &down, b"").await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("✗ forward destination"),
+        "{}",
+        run.stdout
+    );
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(!all.contains("test-bot-token"), "the bot token was printed");
+    let offline = bookme(&["doctor", "--offline"], &down, b"").await;
+    assert_eq!(offline.code, 0, "{}", offline.stdout);
+}
 
 struct Run {
     code: i32,

@@ -36,6 +36,8 @@ pub async fn run(config: &Config, offline: bool) -> bool {
     checks.push(store_check(config).await);
     if offline {
         println!("- notification destinations not checked (--offline)");
+    } else {
+        checks.extend(destination_checks(config).await);
     }
     for c in &checks {
         println!("{} {}", if c.ok { "✓" } else { "✗" }, c.line);
@@ -86,6 +88,22 @@ async fn store_check(config: &Config) -> Check {
             "the {kind} store is unreachable: check DATABASE_URL"
         )),
     }
+}
+
+/// One line per configured destination: does it answer?
+async fn destination_checks(config: &Config) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for dest in &config.notify.destinations {
+        let what = format!("{} destination {:?}", dest.kind.as_str(), dest.name);
+        checks.push(match crate::notify::reach::probe(dest).await {
+            Ok(()) => Check::pass(format!("{what} answers")),
+            Err(why) => Check::fail(format!("{what} is unreachable: {why}")),
+        });
+    }
+    if checks.is_empty() {
+        checks.push(Check::pass("no notification destinations are configured"));
+    }
+    checks
 }
 
 fn link_check(config: &Config) -> Check {

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::table::{self, Table, cell, utc};
-use crate::store::{DeliveryFilter, Replay, Status, Store, StoredDelivery};
+use crate::store::{DeliveryFilter, Notification, Replay, Status, Store, StoredDelivery};
 
 #[derive(Debug, Subcommand)]
 pub enum EventsCommand {
@@ -177,6 +177,35 @@ struct Detail {
     /// The body as JSON when it parses, else as (lossily decoded) text.
     body: serde_json::Value,
     body_is_json: bool,
+    /// The owner notifications this delivery's event queued.
+    notifications: Vec<NotificationRow>,
+}
+
+/// One notification record, for `events show`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NotificationRow {
+    id: String,
+    destination: String,
+    status: &'static str,
+    attempts: i64,
+    next_attempt_at: Option<String>,
+    sent_at: Option<String>,
+    last_error: Option<String>,
+}
+
+impl From<Notification> for NotificationRow {
+    fn from(n: Notification) -> Self {
+        Self {
+            id: n.id,
+            destination: n.destination,
+            status: n.status.as_str(),
+            attempts: n.attempts,
+            next_attempt_at: n.next_attempt_at.map(utc),
+            sent_at: n.sent_at.map(utc),
+            last_error: n.last_error,
+        }
+    }
 }
 
 impl From<StoredDelivery> for Detail {
@@ -196,6 +225,7 @@ impl From<StoredDelivery> for Detail {
             processed_at: d.processed_at.map(utc),
             body,
             body_is_json,
+            notifications: Vec::new(),
         }
     }
 }
@@ -204,7 +234,13 @@ async fn show(id: &str, json: bool, store: &Store) -> anyhow::Result<()> {
     let Some(delivery) = store.get(id).await? else {
         bail!("no delivery with id {id}");
     };
-    let detail = Detail::from(delivery);
+    let id = delivery.id.clone();
+    let mut detail = Detail::from(delivery);
+    let notifications = store.notifications_for(&id).await?;
+    detail.notifications = notifications
+        .into_iter()
+        .map(NotificationRow::from)
+        .collect();
     if json {
         return table::print_json(&detail);
     }
@@ -231,12 +267,32 @@ fn print_detail(d: Detail) -> anyhow::Result<()> {
         ("processed", cell(d.processed_at)),
         ("size", format!("{} bytes", s.size)),
     ]);
+    print_notifications(&d.notifications);
     println!("\nbody:");
     match d.body {
         serde_json::Value::String(text) if !d.body_is_json => println!("{text}"),
         body => println!("{}", serde_json::to_string_pretty(&body)?),
     }
     Ok(())
+}
+
+fn print_notifications(rows: &[NotificationRow]) {
+    if rows.is_empty() {
+        return;
+    }
+    println!("\nnotifications:");
+    for n in rows {
+        let when = n
+            .sent_at
+            .as_deref()
+            .or(n.next_attempt_at.as_deref())
+            .unwrap_or("-");
+        let error = n.last_error.as_deref().unwrap_or("");
+        println!(
+            "  {} {} attempts={} {when} {error}",
+            n.destination, n.status, n.attempts
+        );
+    }
 }
 
 async fn replay(args: ReplayArgs, store: &Store) -> anyhow::Result<()> {

@@ -4,11 +4,11 @@
 //! follow redirects: `/api/cal/webhook` and `/api/cal/webhook/` are one route.
 
 mod ops;
+pub mod serve;
 mod webhook;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{FromRef, Request, State};
@@ -29,9 +29,6 @@ use crate::worker::Waker;
 
 /// Where Cal.com posts deliveries.
 pub const WEBHOOK_PATH: &str = "/api/cal/webhook";
-
-/// How long one request may take before it is answered 408.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// State shared by every handler.
 #[derive(Clone)]
@@ -99,6 +96,7 @@ impl FromRef<AppState> for Arc<Site> {
 pub fn router(state: AppState) -> Router {
     let webhook = post(webhook::receive).get(webhook::debug);
     let with_metrics = state.config().metrics;
+    let request_timeout = state.config().request_timeout;
     Router::new()
         .route(WEBHOOK_PATH, webhook.clone())
         .route(&format!("{WEBHOOK_PATH}/"), webhook)
@@ -110,7 +108,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+            request_timeout,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

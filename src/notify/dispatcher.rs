@@ -20,6 +20,7 @@ use super::message::Audience;
 use super::{Locale, Message, Outbox, SendError, email, forward, telegram};
 use crate::calcom::{BookingEvent, Event};
 use crate::store::{Notification, Store, StoreError};
+use crate::telemetry::Metrics;
 use crate::worker::{StepOutcome, is_dead_local_owner, lease_owner_name, rfc3339};
 
 /// How the dispatcher paces itself.
@@ -62,6 +63,7 @@ pub struct Dispatcher {
     http: reqwest::Client,
     /// Destinations that answered 410 Gone; skipped until restart.
     disabled: Mutex<HashSet<String>>,
+    metrics: Option<Metrics>,
 }
 
 /// What a row needs to be sent: the texts and the forward body.
@@ -87,6 +89,19 @@ impl Dispatcher {
             owner: lease_owner_name(),
             http,
             disabled: Mutex::default(),
+            metrics: None,
+        }
+    }
+
+    /// Counts each attempt's outcome by destination in `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count(&self, dest: &Destination, outcome: &'static str) {
+        if let Some(m) = &self.metrics {
+            m.notification(&dest.name, outcome);
         }
     }
 
@@ -183,9 +198,16 @@ impl Dispatcher {
         };
         let outcome = self.send(dest, &row.id, &content).await;
         match outcome {
-            Ok(()) => self.record_sent(row).await,
-            Err(SendError::Gone(why)) => self.disable(dest, row, &why).await,
+            Ok(()) => {
+                self.count(dest, "sent");
+                self.record_sent(row).await
+            }
+            Err(SendError::Gone(why)) => {
+                self.count(dest, "gone");
+                self.disable(dest, row, &why).await
+            }
             Err(SendError::Retry { reason, after }) => {
+                self.count(dest, "failed");
                 self.record_failure(row, &reason, after).await
             }
         }

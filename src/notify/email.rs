@@ -49,7 +49,7 @@ pub async fn send(
     }
 }
 
-fn transport(raw: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+pub(super) fn transport(raw: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
     let url = Url::parse(raw.trim()).map_err(|_| "an smtp:// or smtps:// URL".to_owned())?;
     let host = url.host_str().ok_or("an SMTP URL with a host")?.to_owned();
     let tls = url

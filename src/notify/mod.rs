@@ -19,6 +19,7 @@ pub mod dispatcher;
 pub mod email;
 pub mod forward;
 pub mod message;
+pub mod reach;
 pub mod telegram;
 
 use std::sync::Arc;

@@ -69,11 +69,17 @@ pub struct StandIn {
     shared: Arc<Shared>,
 }
 
+/// Telegram's `getMe`, which `bookme doctor` uses as a probe.
+async fn telegram_get_me() -> axum::Json<Value> {
+    axum::Json(serde_json::json!({ "ok": true, "result": { "id": 1, "is_bot": true } }))
+}
+
 impl StandIn {
     pub async fn start() -> StandIn {
         let shared = Arc::new(Shared::default());
         let app = Router::new()
             .route("/{bot}/sendMessage", post(telegram))
+            .route("/{bot}/getMe", axum::routing::get(telegram_get_me))
             .route("/hook", post(forward))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -159,7 +159,7 @@ async fn write_row(
     Ok(done.rows_affected())
 }
 
-fn decode(row: &AnyRow) -> Result<Booking, StoreError> {
+pub(super) fn decode(row: &AnyRow) -> Result<Booking, StoreError> {
     let text: String = row.try_get("record")?;
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("booking record: {e}")))
 }

@@ -10,6 +10,7 @@
 //! another worker takes the row. Only the lease holder can record an outcome
 //! ([`Store::complete`], [`Store::fail`]), so an outcome is applied once.
 
+mod admin;
 mod bookings;
 mod sql;
 mod writer;
@@ -26,6 +27,9 @@ use crate::calcom::{Shape, ShapeKind};
 use crate::config::DatabaseUrl;
 use crate::ledger::Booking;
 
+pub use admin::{
+    AdminCounts, BookingCursor, BookingView, DayCount, DeliveryPage, DeliverySummary,
+};
 pub use bookings::BookingFilter;
 pub use sql::Backend;
 pub use writer::Inserted;

@@ -129,7 +129,11 @@ impl Admin {
 
     /// A `Set-Cookie` value scoped to `/admin`; `max_age` 0 deletes it.
     fn cookie(&self, name: &str, value: &str, max_age: u64) -> HeaderValue {
-        let secure = if self.inner.secure_cookies { "; Secure" } else { "" };
+        let secure = if self.inner.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        };
         let text = format!(
             "{name}={value}; Path=/admin; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
         );
@@ -194,15 +198,22 @@ async fn check_csrf(admin: &Admin, session: &Session, req: Request) -> Result<Re
 
 /// A second layer under the CSRF token: browsers say where a request came
 /// from, and a cross-site one is refused. Clients that send neither header
-/// (curl, old browsers) rely on the token alone.
+/// (curl, old browsers) rely on the token alone. Under our
+/// `Referrer-Policy: no-referrer` browsers send `Origin: null` on POSTs, so
+/// `null` says nothing and `Sec-Fetch-Site` decides.
 fn same_origin(headers: &HeaderMap) -> bool {
-    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
     if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site")) {
         if !matches!(site, "same-origin" | "none") {
             return false;
         }
     }
-    match (text(header::ORIGIN), text(header::HOST)) {
+    let origin = text(header::ORIGIN).filter(|o| *o != "null");
+    match (origin, text(header::HOST)) {
         (Some(origin), Some(host)) => {
             let bare = origin.split_once("://").map_or(origin, |(_, rest)| rest);
             bare.eq_ignore_ascii_case(host)
@@ -234,10 +245,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
 
 async fn stylesheet(State(admin): State<Admin>, request: HeaderMap) -> Response {
     let headers = header_map(&[(header::CACHE_CONTROL, "public, max-age=31536000, immutable")]);
-    admin
-        .inner
-        .css
-        .respond(&request, StatusCode::OK, &headers)
+    admin.inner.css.respond(&request, StatusCode::OK, &headers)
 }
 
 /// The dashboard language: `?lang=` (remembered in a cookie), else the
@@ -374,6 +382,14 @@ mod tests {
             ("host", "a.example")
         ])));
         assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(same_origin(&headers(&[
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("origin", "null"),
+            ("sec-fetch-site", "cross-site")
+        ])));
     }
 
     fn message_ids(source: &str) -> Vec<String> {

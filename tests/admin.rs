@@ -47,7 +47,12 @@ async fn admin_is_the_sites_404_when_no_token_is_set(db: TestDb) {
 
 async fn pages_require_a_login(db: TestDb) {
     let app = spawn_admin(db).await;
-    for path in ["/admin", "/admin/deliveries", "/admin/bookings", "/admin/dead"] {
+    for path in [
+        "/admin",
+        "/admin/deliveries",
+        "/admin/bookings",
+        "/admin/dead",
+    ] {
         let reply = app.get(path).await;
         assert_eq!(reply.status, 303, "{path}");
         assert_eq!(location(&reply), "/admin/login", "{path}");
@@ -64,8 +69,17 @@ async fn a_wrong_token_is_refused(db: TestDb) {
     let reply = submit_login(&app, &client, "not-the-token").await;
     assert_eq!(reply.status().as_u16(), 401);
     let cookies = set_cookies(reply.headers());
-    assert!(!cookies.iter().any(|c| c.starts_with("bookme_admin=")), "{cookies:?}");
-    assert!(reply.text().await.unwrap().contains("That token is not right."));
+    assert!(
+        !cookies.iter().any(|c| c.starts_with("bookme_admin=")),
+        "{cookies:?}"
+    );
+    assert!(
+        reply
+            .text()
+            .await
+            .unwrap()
+            .contains("That token is not right.")
+    );
     let overview = client.get(app.url("/admin")).send().await.unwrap();
     assert_eq!(overview.status().as_u16(), 303);
     // The right token's prefix or the token with a suffix are wrong too.
@@ -107,7 +121,13 @@ async fn the_session_cookie_is_http_only_strict_and_secure(db: TestDb) {
         .iter()
         .find(|c| c.starts_with("bookme_admin="))
         .expect("a session cookie");
-    for attribute in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/admin", "Max-Age=43200"] {
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Secure",
+        "Path=/admin",
+        "Max-Age=43200",
+    ] {
         assert!(session.contains(attribute), "{attribute} in {session}");
     }
 }
@@ -124,12 +144,19 @@ async fn posts_without_the_csrf_token_are_refused(db: TestDb) {
     // Another session's token does not fit this one.
     let other = login(&app).await;
     let other_token = csrf_of(&page(&other, &app, "/admin").await);
-    let foreign = client.post(app.url(&path)).form(&[("csrf", other_token.as_str())]);
+    let foreign = client
+        .post(app.url(&path))
+        .form(&[("csrf", other_token.as_str())]);
     assert_eq!(foreign.send().await.unwrap().status().as_u16(), 403);
-    let bulk = client.post(app.url("/admin/dead/replay")).form(&[("csrf", "")]);
+    let bulk = client
+        .post(app.url("/admin/dead/replay"))
+        .form(&[("csrf", "")]);
     assert_eq!(bulk.send().await.unwrap().status().as_u16(), 403);
     let stored = app.store.get(&id).await.unwrap().unwrap();
-    assert_eq!((stored.status, stored.process_count), (Status::Processed, 1));
+    assert_eq!(
+        (stored.status, stored.process_count),
+        (Status::Processed, 1)
+    );
     // A right token from another site is refused by the Origin check.
     let token = csrf_of(&page(&client, &app, "/admin").await);
     let cross = client
@@ -138,7 +165,9 @@ async fn posts_without_the_csrf_token_are_refused(db: TestDb) {
         .form(&[("csrf", token.as_str())]);
     assert_eq!(cross.send().await.unwrap().status().as_u16(), 403);
     // The login form has its own token.
-    let login = client.post(app.url("/admin/login")).form(&[("token", TOKEN)]);
+    let login = client
+        .post(app.url("/admin/login"))
+        .form(&[("token", TOKEN)]);
     assert_eq!(login.send().await.unwrap().status().as_u16(), 403);
 }
 
@@ -165,7 +194,10 @@ async fn replay_from_a_delivery_page_requeues_and_processes_it(db: TestDb) {
     assert!(landing.contains("queued again"));
     assert_eq!(app.worker.drain().await.unwrap(), 1);
     let stored = app.store.get(&id).await.unwrap().unwrap();
-    assert_eq!((stored.status, stored.process_count), (Status::Processed, 2));
+    assert_eq!(
+        (stored.status, stored.process_count),
+        (Status::Processed, 2)
+    );
     // Replaying an id that does not exist is a 404, not a silent success.
     let token = csrf_of(&landing);
     let missing = client
@@ -187,7 +219,10 @@ async fn dead_letters_are_replayed_in_bulk(db: TestDb) {
         ))
         .await;
     let dead = page(&client, &app, "/admin/dead").await;
-    assert_eq!(ids_on(&dead), HashSet::from([dead_a.clone(), dead_b.clone()]));
+    assert_eq!(
+        ids_on(&dead),
+        HashSet::from([dead_a.clone(), dead_b.clone()])
+    );
     assert!(dead.contains("forwarding refused: 502"));
     let replay = client
         .post(app.url("/admin/dead/replay"))
@@ -198,9 +233,16 @@ async fn dead_letters_are_replayed_in_bulk(db: TestDb) {
     assert_eq!(replay.status().as_u16(), 303);
     let back = replay.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(back, "/admin/dead?flash=replayed-dead&count=2");
-    assert!(page(&client, &app, &back).await.contains("Replayed 2 dead deliveries."));
+    assert!(
+        page(&client, &app, &back)
+            .await
+            .contains("Replayed 2 dead deliveries.")
+    );
     for id in [&dead_a, &dead_b] {
-        assert_eq!(app.store.get(id).await.unwrap().unwrap().status, Status::Pending);
+        assert_eq!(
+            app.store.get(id).await.unwrap().unwrap().status,
+            Status::Pending
+        );
     }
     assert_eq!(app.worker.drain().await.unwrap(), 2);
     assert!(ids_on(&page(&client, &app, "/admin/dead").await).is_empty());
@@ -255,7 +297,12 @@ async fn the_chart_reflects_the_ledger(db: TestDb) {
         .collect();
     let mut old_ids = Vec::new();
     for body in &old {
-        old_ids.push(app.post_signed(body.as_bytes()).await.json()["id"].as_str().unwrap().to_owned());
+        old_ids.push(
+            app.post_signed(body.as_bytes()).await.json()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     app.worker.drain().await.unwrap();
     let three_days = Duration::days(3).whole_microseconds() as i64;
@@ -294,8 +341,14 @@ async fn bookings_are_split_into_views_with_their_chains(db: TestDb) {
     );
     app.post_signed(&future).await;
     app.post_signed(&created("pastUid", 2)).await;
-    let create = app.post_signed(&created("goneUid", 3)).await.json()["id"].as_str().unwrap().to_owned();
-    let cancel = app.post_signed(&cancelled("goneUid", 4)).await.json()["id"].as_str().unwrap().to_owned();
+    let create = app.post_signed(&created("goneUid", 3)).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cancel = app.post_signed(&cancelled("goneUid", 4)).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.worker.drain().await.unwrap();
     let view = |name: &'static str| {
         let client = client.clone();
@@ -310,7 +363,11 @@ async fn bookings_are_split_into_views_with_their_chains(db: TestDb) {
     assert!(gone.contains(&format!("/admin/deliveries/{cancel}")));
     let detail = page(&client, &app, "/admin/bookings/goneUid").await;
     assert!(detail.contains("BOOKING_CANCELLED") && detail.contains("BOOKING_CREATED"));
-    let missing = client.get(app.url("/admin/bookings/nobody")).send().await.unwrap();
+    let missing = client
+        .get(app.url("/admin/bookings/nobody"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status().as_u16(), 404);
 }
 
@@ -344,7 +401,10 @@ async fn admin_pages_send_strict_security_headers(db: TestDb) {
         let h = reply.headers();
         let csp = h["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
-        assert!(!csp.contains("script-src") && !csp.contains("http"), "{csp}");
+        assert!(
+            !csp.contains("script-src") && !csp.contains("http"),
+            "{csp}"
+        );
         assert_eq!(h["x-frame-options"], "DENY");
         assert_eq!(h["cache-control"], "no-store");
         assert_eq!(h["referrer-policy"], "no-referrer");
@@ -373,7 +433,14 @@ async fn logging_out_ends_the_session_in_the_browser(db: TestDb) {
 async fn spawn_admin(db: TestDb) -> TestApp {
     // Development mode: the session cookie is not Secure, so the test
     // client sends it back over plain HTTP.
-    spawn_app(db, &[("BOOKME_ADMIN_TOKEN", TOKEN), ("BOOKME_MODE", "development")]).await
+    spawn_app(
+        db,
+        &[
+            ("BOOKME_ADMIN_TOKEN", TOKEN),
+            ("BOOKME_MODE", "development"),
+        ],
+    )
+    .await
 }
 
 /// A client that keeps cookies, as a browser does, and follows no redirects.
@@ -426,7 +493,10 @@ fn created(uid: &str, n: usize) -> Vec<u8> {
         &delivery("BOOKING_CREATED"),
         &[
             (CREATED_UID, uid),
-            ("2025-03-10T07:15:42.318Z", &format!("2025-03-10T07:15:{n:02}.000Z")),
+            (
+                "2025-03-10T07:15:42.318Z",
+                &format!("2025-03-10T07:15:{n:02}.000Z"),
+            ),
         ],
     )
 }
@@ -436,7 +506,10 @@ fn cancelled(uid: &str, n: usize) -> Vec<u8> {
         &delivery("BOOKING_CANCELLED"),
         &[
             (RESCHEDULED_UID, uid),
-            ("2025-03-13T08:44:19.066Z", &format!("2025-03-13T08:44:{n:02}.000Z")),
+            (
+                "2025-03-13T08:44:19.066Z",
+                &format!("2025-03-13T08:44:{n:02}.000Z"),
+            ),
         ],
     )
 }
@@ -474,7 +547,11 @@ fn chart_days(html: &str) -> Vec<(String, i64, i64)> {
         .map(|group| {
             let value = |name: &str| attribute_values(group, &format!("{name}=\"")).remove(0);
             let number = |name: &str| value(name).parse::<i64>().unwrap();
-            (value("data-day"), number("data-created"), number("data-cancelled"))
+            (
+                value("data-day"),
+                number("data-created"),
+                number("data-cancelled"),
+            )
         })
         .collect()
 }

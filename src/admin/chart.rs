@@ -93,13 +93,13 @@ fn push_bar(svg: &mut String, class: &str, x: f64, width: f64, top_y: f64, base:
     );
 }
 
-/// The smallest of 4, 10, 20, 40, 100, … that is at least `max`, so that
-/// the gridlines at 0, half and top fall on whole numbers.
+/// The smallest of 2, 4, 6, 8, 10, 20, 40, … that is at least `max`, so
+/// that the gridlines at 0, half and top fall on whole numbers.
 fn nice_ceiling(max: Option<i64>) -> i64 {
     let max = max.unwrap_or(0).max(1);
     let mut step = 1;
     loop {
-        for m in [2, 4, 10] {
+        for m in [2, 4, 6, 8, 10] {
             if m * step >= max {
                 return (m * step).max(2);
             }
@@ -148,8 +148,16 @@ mod tests {
     #[test]
     fn bar_heights_are_proportional_to_the_counts() {
         let days = [
-            DayCount { day: date!(2026 - 11 - 30), created: 4, cancelled: 1 },
-            DayCount { day: date!(2026 - 12 - 01), created: 0, cancelled: 2 },
+            DayCount {
+                day: date!(2026 - 11 - 30),
+                created: 4,
+                cancelled: 1,
+            },
+            DayCount {
+                day: date!(2026 - 12 - 01),
+                created: 0,
+                cancelled: 2,
+            },
         ];
         let svg = render(&days, Locale::En, &texts());
         assert!(svg.contains("data-day=\"2026-11-30\" data-created=\"4\" data-cancelled=\"1\""));
@@ -165,7 +173,8 @@ mod tests {
     fn the_scale_rounds_up_to_even_steps() {
         assert_eq!(nice_ceiling(None), 2);
         assert_eq!(nice_ceiling(Some(3)), 4);
-        assert_eq!(nice_ceiling(Some(7)), 10);
+        assert_eq!(nice_ceiling(Some(5)), 6);
+        assert_eq!(nice_ceiling(Some(9)), 10);
         assert_eq!(nice_ceiling(Some(11)), 20);
         assert_eq!(nice_ceiling(Some(250)), 400);
     }

@@ -70,12 +70,10 @@ impl Texts<'_> {
     }
 
     fn with(&self, id: &str, args: Option<&FluentArgs<'_>>) -> String {
-        self.texts
-            .text(self.locale, id, args)
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "admin text missing");
-                id.to_owned()
-            })
+        self.texts.text(self.locale, id, args).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "admin text missing");
+            id.to_owned()
+        })
     }
 }
 
@@ -132,7 +130,11 @@ fn flash_text(t: &Texts<'_>, uri: &Uri) -> Option<String> {
 /// A store failure on a page: 503, with the cause in the log only.
 fn unavailable(e: StoreError) -> Response {
     tracing::error!(error = %e, "the admin dashboard could not read the store");
-    (StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable\n").into_response()
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the store is unavailable\n",
+    )
+        .into_response()
 }
 
 // ---------------------------------------------------------------- login
@@ -206,7 +208,13 @@ pub async fn login(
         .login_csrf_matches(login_cookie, &form.csrf, unix_now());
     if !csrf_ok || !same_origin(&headers) {
         tracing::warn!("admin login without a valid form token refused");
-        return render_login(&admin, lang, &uri, StatusCode::FORBIDDEN, Some("login-expired"));
+        return render_login(
+            &admin,
+            lang,
+            &uri,
+            StatusCode::FORBIDDEN,
+            Some("login-expired"),
+        );
     }
     if !admin.keys().token_matches(&form.token) {
         admin.inner.failures.record(peer.ip(), now);
@@ -220,7 +228,10 @@ pub async fn login(
     let lifetime = super::auth::SESSION_LIFETIME.as_secs();
     let mut response = Redirect::to("/admin").into_response();
     let cookies = response.headers_mut();
-    cookies.append(header::SET_COOKIE, admin.cookie(SESSION_COOKIE, &session, lifetime));
+    cookies.append(
+        header::SET_COOKIE,
+        admin.cookie(SESSION_COOKIE, &session, lifetime),
+    );
     cookies.append(header::SET_COOKIE, admin.cookie(LOGIN_COOKIE, "", 0));
     response
 }
@@ -325,9 +336,7 @@ pub async fn overview(
         cancelled: t.get("chart-cancelled"),
     };
     let chart = chart::render(&days, lang.locale, &chart_texts);
-    let last_received = counts
-        .last_received_at
-        .map_or_else(|| t.get("never"), when);
+    let last_received = counts.last_received_at.map_or_else(|| t.get("never"), when);
     let recent = recent.iter().map(|d| DeliveryRow::new(d, t)).collect();
     let page = OverviewPage {
         layout,
@@ -336,7 +345,12 @@ pub async fn overview(
         chart,
         recent,
     };
-    html_page(&admin, lang, StatusCode::OK, page.render().map_err(Into::into))
+    html_page(
+        &admin,
+        lang,
+        StatusCode::OK,
+        page.render().map_err(Into::into),
+    )
 }
 
 // ---------------------------------------------------------------- deliveries
@@ -375,12 +389,17 @@ impl DeliveryRow {
 struct DeliveriesPage<'a> {
     layout: Layout<'a>,
     rows: Vec<DeliveryRow>,
-    statuses: Vec<(&'static str, String)>,
-    triggers: [&'static str; 11],
-    status: String,
-    trigger: String,
+    statuses: Vec<Choice>,
+    triggers: Vec<Choice>,
     next: Option<String>,
     first: Option<String>,
+}
+
+/// One option of a filter's `<select>`.
+struct Choice {
+    value: &'static str,
+    label: String,
+    selected: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -440,21 +459,38 @@ pub async fn deliveries(
     let next = next_seq(&mut rows, page.limit);
     let layout = admin.layout(lang, "deliveries", &uri, session.csrf);
     let statuses = Status::ALL
-        .map(|s| (s.as_str(), layout.t.get(&format!("status-{}", s.as_str()))))
-        .to_vec();
-    let rows = rows.iter().map(|d| DeliveryRow::new(d, &layout.t)).collect();
+        .map(|s| Choice {
+            value: s.as_str(),
+            label: layout.t.get(&format!("status-{}", s.as_str())),
+            selected: page.status == Some(s),
+        })
+        .into();
+    let triggers = TRIGGERS
+        .map(|name| Choice {
+            value: name,
+            label: name.to_owned(),
+            selected: page.trigger.as_deref() == Some(name),
+        })
+        .into();
+    let rows = rows
+        .iter()
+        .map(|d| DeliveryRow::new(d, &layout.t))
+        .collect();
     let path = "/admin/deliveries";
     let page = DeliveriesPage {
         rows,
         statuses,
-        triggers: TRIGGERS,
-        status: page.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-        trigger: page.trigger.clone().unwrap_or_default(),
+        triggers,
         next: next.map(|seq| query.after(path, &page, Some(seq))),
         first: query.before.map(|_| query.after(path, &page, None)),
         layout,
     };
-    html_page(&admin, lang, StatusCode::OK, page.render().map_err(Into::into))
+    html_page(
+        &admin,
+        lang,
+        StatusCode::OK,
+        page.render().map_err(Into::into),
+    )
 }
 
 /// Trims the look-ahead row and returns the key of the next page, if any.
@@ -508,7 +544,10 @@ pub async fn delivery(
         row,
         headers: vec![
             ("Content-Type", d.content_type.clone().unwrap_or_default()),
-            ("X-Cal-Webhook-Version", d.webhook_version.clone().unwrap_or_default()),
+            (
+                "X-Cal-Webhook-Version",
+                d.webhook_version.clone().unwrap_or_default(),
+            ),
             ("Remote-Addr", d.remote_addr.clone().unwrap_or_default()),
         ],
         facts,
@@ -518,7 +557,12 @@ pub async fn delivery(
         error: d.last_error.clone(),
         layout,
     };
-    html_page(&admin, lang, StatusCode::OK, page.render().map_err(Into::into))
+    html_page(
+        &admin,
+        lang,
+        StatusCode::OK,
+        page.render().map_err(Into::into),
+    )
 }
 
 fn delivery_facts(d: &StoredDelivery, t: &Texts<'_>) -> Vec<(String, String)> {
@@ -604,7 +648,10 @@ pub async fn dead(
     };
     let next = next_seq(&mut rows, page.limit);
     let layout = admin.layout(lang, "dead", &uri, session.csrf);
-    let rows = rows.iter().map(|d| DeliveryRow::new(d, &layout.t)).collect();
+    let rows = rows
+        .iter()
+        .map(|d| DeliveryRow::new(d, &layout.t))
+        .collect();
     let bare = DeliveryPage {
         status: None,
         ..page.clone()
@@ -612,10 +659,17 @@ pub async fn dead(
     let page = DeadPage {
         rows,
         next: next.map(|seq| query.after("/admin/dead", &bare, Some(seq))),
-        first: query.before.map(|_| query.after("/admin/dead", &bare, None)),
+        first: query
+            .before
+            .map(|_| query.after("/admin/dead", &bare, None)),
         layout,
     };
-    html_page(&admin, lang, StatusCode::OK, page.render().map_err(Into::into))
+    html_page(
+        &admin,
+        lang,
+        StatusCode::OK,
+        page.render().map_err(Into::into),
+    )
 }
 
 /// `POST /admin/dead/replay`: every dead delivery back to pending.
@@ -693,7 +747,10 @@ pub async fn bookings(
     let limit = page_size(query.limit);
     let store = admin.app.store();
     let now = OffsetDateTime::now_utc();
-    let mut found = match store.booking_page(view, cursor.as_ref(), now, limit + 1).await {
+    let mut found = match store
+        .booking_page(view, cursor.as_ref(), now, limit + 1)
+        .await
+    {
         Ok(found) => found,
         Err(e) => return unavailable(e),
     };
@@ -711,7 +768,11 @@ pub async fn bookings(
         query.limit.map(|l| q.append_pair("limit", &l.to_string()));
         format!("/admin/bookings?{}", q.finish())
     };
-    let next = found.last().filter(|_| more).and_then(cursor_of).map(|c| link(Some(c)));
+    let next = found
+        .last()
+        .filter(|_| more)
+        .and_then(cursor_of)
+        .map(|c| link(Some(c)));
     let views = VIEWS
         .iter()
         .map(|(name, _)| (*name, layout.t.get(&format!("view-{name}"))))
@@ -724,7 +785,12 @@ pub async fn bookings(
         first: cursor.map(|_| link(None)),
         layout,
     };
-    html_page(&admin, lang, StatusCode::OK, page.render().map_err(Into::into))
+    html_page(
+        &admin,
+        lang,
+        StatusCode::OK,
+        page.render().map_err(Into::into),
+    )
 }
 
 /// Builds rows for a page of bookings, with one query for all the chains.
@@ -738,7 +804,10 @@ async fn booking_rows(
         .flat_map(|b| b.deliveries.iter().map(String::as_str))
         .collect();
     let summaries = admin.app.store().delivery_summaries(&ids).await?;
-    Ok(bookings.iter().map(|b| booking_row(b, &summaries, t)).collect())
+    Ok(bookings
+        .iter()
+        .map(|b| booking_row(b, &summaries, t))
+        .collect())
 }
 
 fn booking_row(b: &Booking, summaries: &[DeliverySummary], t: &Texts<'_>) -> BookingRow {
@@ -815,7 +884,12 @@ pub async fn booking(
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let page = BookingDetailPage { layout, row, facts };
-    html_page(&admin, lang, StatusCode::OK, page.render().map_err(Into::into))
+    html_page(
+        &admin,
+        lang,
+        StatusCode::OK,
+        page.render().map_err(Into::into),
+    )
 }
 
 fn booking_facts(b: &Booking, t: &Texts<'_>) -> Vec<(String, String)> {
@@ -824,7 +898,8 @@ fn booking_facts(b: &Booking, t: &Texts<'_>) -> Vec<(String, String)> {
         reg.get().map_or_else(|| "—".into(), |v| when(v.get()))
     };
     let uid = |reg: &crate::ledger::Reg<crate::calcom::event::BookingUid>| {
-        reg.get().map_or_else(|| "—".into(), |v| v.as_str().to_owned())
+        reg.get()
+            .map_or_else(|| "—".into(), |v| v.as_str().to_owned())
     };
     vec![
         (t.get("field-title"), text(&b.personal.title)),
@@ -833,9 +908,15 @@ fn booking_facts(b: &Booking, t: &Texts<'_>) -> Vec<(String, String)> {
         (t.get("field-event-type"), text(&b.event_type)),
         (t.get("field-attendee"), text(&b.personal.attendee_name)),
         (t.get("field-email"), text(&b.personal.attendee_email)),
-        (t.get("field-time-zone"), text(&b.personal.attendee_time_zone)),
+        (
+            t.get("field-time-zone"),
+            text(&b.personal.attendee_time_zone),
+        ),
         (t.get("field-location"), text(&b.personal.location)),
-        (t.get("field-cancellation-reason"), text(&b.personal.cancellation_reason)),
+        (
+            t.get("field-cancellation-reason"),
+            text(&b.personal.cancellation_reason),
+        ),
         (t.get("field-rescheduled-from"), uid(&b.rescheduled_from)),
         (t.get("field-rescheduled-to"), uid(&b.rescheduled_to)),
     ]
@@ -879,8 +960,15 @@ mod tests {
         let texts = Translations::from_sources("admin", super::super::EN, super::super::RU);
         let texts = texts.unwrap();
         let statuses = Status::ALL.map(|s| format!("status-{}", s.as_str()));
-        let bookings = ["pending", "accepted", "cancelled", "rejected", "rescheduled", "unknown"]
-            .map(|s| format!("booking-{s}"));
+        let bookings = [
+            "pending",
+            "accepted",
+            "cancelled",
+            "rejected",
+            "rescheduled",
+            "unknown",
+        ]
+        .map(|s| format!("booking-{s}"));
         let views = VIEWS.map(|(name, _)| format!("view-{name}"));
         let ids = statuses.iter().chain(&bookings).chain(&views);
         for id in ids {
@@ -893,7 +981,10 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_garbage_starts_over() {
         let c = parse_cursor("1700000000000000.abc.def").unwrap();
-        assert_eq!((c.start_at, c.uid.as_str()), (1_700_000_000_000_000, "abc.def"));
+        assert_eq!(
+            (c.start_at, c.uid.as_str()),
+            (1_700_000_000_000_000, "abc.def")
+        );
         assert!(parse_cursor("soon.abc").is_none());
         assert!(parse_cursor("").is_none());
     }

@@ -27,9 +27,7 @@ use crate::calcom::{Shape, ShapeKind};
 use crate::config::DatabaseUrl;
 use crate::ledger::Booking;
 
-pub use admin::{
-    AdminCounts, BookingCursor, BookingView, DayCount, DeliveryPage, DeliverySummary,
-};
+pub use admin::{AdminCounts, BookingCursor, BookingView, DayCount, DeliveryPage, DeliverySummary};
 pub use bookings::BookingFilter;
 pub use sql::Backend;
 pub use writer::Inserted;

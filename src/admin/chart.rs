@@ -26,60 +26,103 @@ pub struct ChartTexts {
 
 /// The chart as an `<svg>` element.
 pub fn render(days: &[DayCount], locale: Locale, texts: &ChartTexts) -> String {
-    let top = nice_ceiling(days.iter().map(|d| d.created.max(d.cancelled)).max());
-    let plot_h = HEIGHT - TOP - BOTTOM;
-    let slot = (WIDTH - LEFT - RIGHT) / days.len().max(1) as f64;
-    let bar = (slot * 0.36).max(1.0);
-    let y = |n: i64| TOP + plot_h - plot_h * n as f64 / top as f64;
+    let scale = Scale::new(days);
     let mut svg = String::new();
     let _ = write!(
         svg,
         "<svg class=\"chart\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" \
-         aria-labelledby=\"chart-title chart-desc\" data-max=\"{top}\">\
+         aria-labelledby=\"chart-title chart-desc\" data-max=\"{}\">\
          <title id=\"chart-title\">{}</title><desc id=\"chart-desc\">{}</desc>",
+        scale.top,
         escape(&texts.title),
         escape(&texts.description)
     );
-    for tick in [0, top / 2, top] {
+    for tick in [0, scale.top / 2, scale.top] {
+        let y = scale.y(tick);
         let _ = write!(
             svg,
             "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
              <text class=\"axis\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{tick}</text>",
             WIDTH - RIGHT,
             LEFT - 6.0,
-            y(tick) + 4.0,
-            y = y(tick),
+            y + 4.0,
         );
     }
-    for (i, d) in days.iter().enumerate() {
-        let x = LEFT + slot * i as f64 + (slot - 2.0 * bar) / 2.0;
-        let label = day_label(d.day, locale);
-        let _ = write!(
-            svg,
-            "<g class=\"day\" data-day=\"{}\" data-created=\"{}\" data-cancelled=\"{}\">\
-             <title>{label}: {} {}, {} {}</title>",
-            d.day,
-            d.created,
-            d.cancelled,
-            escape(&texts.created),
-            d.created,
-            escape(&texts.cancelled),
-            d.cancelled
-        );
-        push_bar(&mut svg, "created", x, bar, y(d.created), y(0));
-        push_bar(&mut svg, "cancelled", x + bar, bar, y(d.cancelled), y(0));
-        svg.push_str("</g>");
-        if i % 5 == 0 || i + 1 == days.len() {
-            let _ = write!(
-                svg,
-                "<text class=\"axis\" x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{label}</text>",
-                x + bar,
-                HEIGHT - 10.0
-            );
-        }
+    for (i, day) in days.iter().enumerate() {
+        let labelled = i % 5 == 0 || i + 1 == days.len();
+        push_day(&mut svg, &scale, i, day, labelled, locale, texts);
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// Where counts and days land in the drawing.
+struct Scale {
+    top: i64,
+    slot: f64,
+    bar: f64,
+}
+
+impl Scale {
+    fn new(days: &[DayCount]) -> Self {
+        let slot = (WIDTH - LEFT - RIGHT) / days.len().max(1) as f64;
+        Self {
+            top: nice_ceiling(days.iter().map(|d| d.created.max(d.cancelled)).max()),
+            slot,
+            bar: (slot * 0.36).max(1.0),
+        }
+    }
+
+    /// The y coordinate of a count.
+    fn y(&self, n: i64) -> f64 {
+        let plot = HEIGHT - TOP - BOTTOM;
+        TOP + plot - plot * n as f64 / self.top as f64
+    }
+}
+
+/// One day's group: its counts as data, a tooltip, two bars and maybe a label.
+fn push_day(
+    svg: &mut String,
+    scale: &Scale,
+    i: usize,
+    d: &DayCount,
+    labelled: bool,
+    locale: Locale,
+    texts: &ChartTexts,
+) {
+    let x = LEFT + scale.slot * i as f64 + (scale.slot - 2.0 * scale.bar) / 2.0;
+    let label = day_label(d.day, locale);
+    let _ = write!(
+        svg,
+        "<g class=\"day\" data-day=\"{}\" data-created=\"{}\" data-cancelled=\"{}\">\
+         <title>{label}: {} {}, {} {}</title>",
+        d.day,
+        d.created,
+        d.cancelled,
+        escape(&texts.created),
+        d.created,
+        escape(&texts.cancelled),
+        d.cancelled
+    );
+    let base = scale.y(0);
+    push_bar(svg, "created", x, scale.bar, scale.y(d.created), base);
+    push_bar(
+        svg,
+        "cancelled",
+        x + scale.bar,
+        scale.bar,
+        scale.y(d.cancelled),
+        base,
+    );
+    svg.push_str("</g>");
+    if labelled {
+        let _ = write!(
+            svg,
+            "<text class=\"axis\" x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{label}</text>",
+            x + scale.bar,
+            HEIGHT - 10.0
+        );
+    }
 }
 
 /// One bar from `top_y` down to the baseline; a zero count draws nothing

@@ -24,8 +24,8 @@ use crate::ledger::Booking;
 use crate::pages::i18n::Translations;
 use crate::pages::{Locale, RenderError};
 use crate::store::{
-    BookingCursor, BookingView, DeliveryPage, DeliverySummary, Replay, Status, StoreError,
-    StoredDelivery,
+    AdminCounts, BookingCursor, BookingView, DeliveryPage, DeliverySummary, Replay, Status,
+    StoreError, StoredDelivery,
 };
 
 /// Rows per page unless `?limit=` asks otherwise.
@@ -128,13 +128,35 @@ fn flash_text(t: &Texts<'_>, uri: &Uri) -> Option<String> {
 }
 
 /// A store failure on a page: 503, with the cause in the log only.
-fn unavailable(e: StoreError) -> Response {
-    tracing::error!(error = %e, "the admin dashboard could not read the store");
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "the store is unavailable\n",
-    )
-        .into_response()
+pub struct Unavailable(StoreError);
+
+impl From<StoreError> for Unavailable {
+    fn from(e: StoreError) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for Unavailable {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self.0, "the admin dashboard could not use the store");
+        let text = "the store is unavailable\n";
+        (StatusCode::SERVICE_UNAVAILABLE, text).into_response()
+    }
+}
+
+/// What a handler that uses the store returns.
+type Page = Result<Response, Unavailable>;
+
+impl Admin {
+    /// A 200 page with the page headers.
+    fn render(&self, lang: Lang, page: &impl Template) -> Response {
+        html_page(
+            self,
+            lang,
+            StatusCode::OK,
+            page.render().map_err(Into::into),
+        )
+    }
 }
 
 // ---------------------------------------------------------------- login
@@ -281,76 +303,62 @@ pub async fn overview(
     Extension(session): Extension<Session>,
     lang: Lang,
     uri: Uri,
-) -> Response {
+) -> Page {
     let store = admin.app.store();
     let now = OffsetDateTime::now_utc();
-    let counts = match store.admin_counts(now).await {
-        Ok(counts) => counts,
-        Err(e) => return unavailable(e),
-    };
-    let days = match store.bookings_per_day(now.date(), CHART_DAYS).await {
-        Ok(days) => days,
-        Err(e) => return unavailable(e),
-    };
+    let counts = store.admin_counts(now).await?;
+    let days = store.bookings_per_day(now.date(), CHART_DAYS).await?;
     let recent = DeliveryPage {
         limit: 8,
         ..DeliveryPage::default()
     };
-    let recent = match store.delivery_page(&recent).await {
-        Ok(rows) => rows,
-        Err(e) => return unavailable(e),
-    };
+    let recent = store.delivery_page(&recent).await?;
     let layout = admin.layout(lang, "overview", &uri, session.csrf);
     let t = &layout.t;
-    let count_of = |s: Status| {
-        counts
-            .by_status
-            .iter()
-            .find(|(status, _)| *status == s)
-            .map_or(0, |(_, n)| *n)
-    };
-    let mut tiles = vec![Tile {
-        label: t.get("tile-deliveries"),
-        value: counts.deliveries,
-        href: "/admin/deliveries".into(),
-        tone: "neutral",
-    }];
-    for status in Status::ALL {
-        tiles.push(Tile {
-            label: t.get(&format!("status-{}", status.as_str())),
-            value: count_of(status),
-            href: format!("/admin/deliveries?status={}", status.as_str()),
-            tone: status.as_str(),
-        });
-    }
-    tiles.push(Tile {
-        label: t.get("tile-upcoming"),
-        value: counts.upcoming_bookings,
-        href: "/admin/bookings".into(),
-        tone: "neutral",
-    });
     let chart_texts = ChartTexts {
         title: t.get("chart-title"),
         description: t.get("chart-description"),
         created: t.get("chart-created"),
         cancelled: t.get("chart-cancelled"),
     };
-    let chart = chart::render(&days, lang.locale, &chart_texts);
-    let last_received = counts.last_received_at.map_or_else(|| t.get("never"), when);
-    let recent = recent.iter().map(|d| DeliveryRow::new(d, t)).collect();
     let page = OverviewPage {
+        tiles: tiles(&counts, t),
+        last_received: counts.last_received_at.map_or_else(|| t.get("never"), when),
+        chart: chart::render(&days, lang.locale, &chart_texts),
+        recent: recent.iter().map(|d| DeliveryRow::new(d, t)).collect(),
         layout,
-        tiles,
-        last_received,
-        chart,
-        recent,
     };
-    html_page(
-        &admin,
-        lang,
-        StatusCode::OK,
-        page.render().map_err(Into::into),
-    )
+    Ok(admin.render(lang, &page))
+}
+
+/// All deliveries, one tile per status, and the upcoming bookings.
+fn tiles(counts: &AdminCounts, t: &Texts<'_>) -> Vec<Tile> {
+    let count_of = |s: Status| {
+        let found = counts.by_status.iter().find(|(status, _)| *status == s);
+        found.map_or(0, |(_, n)| *n)
+    };
+    let total = Tile {
+        label: t.get("tile-deliveries"),
+        value: counts.deliveries,
+        href: "/admin/deliveries".into(),
+        tone: "neutral",
+    };
+    let by_status = Status::ALL.map(|status| Tile {
+        label: t.get(&format!("status-{}", status.as_str())),
+        value: count_of(status),
+        href: format!("/admin/deliveries?status={}", status.as_str()),
+        tone: status.as_str(),
+    });
+    let upcoming = Tile {
+        label: t.get("tile-upcoming"),
+        value: counts.upcoming_bookings,
+        href: "/admin/bookings".into(),
+        tone: "neutral",
+    };
+    std::iter::once(total)
+        .chain(by_status)
+        .chain([upcoming])
+        .collect()
 }
 
 // ---------------------------------------------------------------- deliveries
@@ -450,12 +458,9 @@ pub async fn deliveries(
     lang: Lang,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Response {
+) -> Page {
     let page = query.page();
-    let mut rows = match admin.app.store().delivery_page(&page).await {
-        Ok(rows) => rows,
-        Err(e) => return unavailable(e),
-    };
+    let mut rows = admin.app.store().delivery_page(&page).await?;
     let next = next_seq(&mut rows, page.limit);
     let layout = admin.layout(lang, "deliveries", &uri, session.csrf);
     let statuses = Status::ALL
@@ -485,12 +490,7 @@ pub async fn deliveries(
         first: query.before.map(|_| query.after(path, &page, None)),
         layout,
     };
-    html_page(
-        &admin,
-        lang,
-        StatusCode::OK,
-        page.render().map_err(Into::into),
-    )
+    Ok(admin.render(lang, &page))
 }
 
 /// Trims the look-ahead row and returns the key of the next page, if any.
@@ -528,13 +528,10 @@ pub async fn delivery(
     uri: Uri,
     request: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let found = match admin.app.store().get(&id).await {
-        Ok(found) => found,
-        Err(e) => return unavailable(e),
-    };
+) -> Page {
+    let found = admin.app.store().get(&id).await?;
     let Some(d) = found else {
-        return admin.app.not_found_page(&uri, &request);
+        return Ok(admin.app.not_found_page(&uri, &request));
     };
     let layout = admin.layout(lang, "deliveries", &uri, session.csrf);
     let t = &layout.t;
@@ -557,12 +554,7 @@ pub async fn delivery(
         error: d.last_error.clone(),
         layout,
     };
-    html_page(
-        &admin,
-        lang,
-        StatusCode::OK,
-        page.render().map_err(Into::into),
-    )
+    Ok(admin.render(lang, &page))
 }
 
 fn delivery_facts(d: &StoredDelivery, t: &Texts<'_>) -> Vec<(String, String)> {
@@ -614,7 +606,7 @@ pub async fn replay_one(
             let back = format!("/admin/deliveries/{}?flash=replayed", encode_path(&id));
             Redirect::to(&back).into_response()
         }
-        Err(e) => unavailable(e),
+        Err(e) => Unavailable(e).into_response(),
     }
 }
 
@@ -636,16 +628,13 @@ pub async fn dead(
     lang: Lang,
     uri: Uri,
     Query(query): Query<ListQuery>,
-) -> Response {
+) -> Page {
     let page = DeliveryPage {
         status: Some(Status::Dead),
         trigger: None,
         ..query.page()
     };
-    let mut rows = match admin.app.store().delivery_page(&page).await {
-        Ok(rows) => rows,
-        Err(e) => return unavailable(e),
-    };
+    let mut rows = admin.app.store().delivery_page(&page).await?;
     let next = next_seq(&mut rows, page.limit);
     let layout = admin.layout(lang, "dead", &uri, session.csrf);
     let rows = rows
@@ -664,12 +653,7 @@ pub async fn dead(
             .map(|_| query.after("/admin/dead", &bare, None)),
         layout,
     };
-    html_page(
-        &admin,
-        lang,
-        StatusCode::OK,
-        page.render().map_err(Into::into),
-    )
+    Ok(admin.render(lang, &page))
 }
 
 /// `POST /admin/dead/replay`: every dead delivery back to pending.
@@ -680,7 +664,7 @@ pub async fn replay_dead(State(admin): State<Admin>) -> Response {
             admin.app.waker().wake();
             Redirect::to(&format!("/admin/dead?flash=replayed-dead&count={n}")).into_response()
         }
-        Err(e) => unavailable(e),
+        Err(e) => Unavailable(e).into_response(),
     }
 }
 
@@ -725,6 +709,21 @@ pub struct BookingQuery {
     limit: Option<i64>,
 }
 
+impl BookingQuery {
+    /// A link to the same view, starting after `after` or at the start.
+    fn link(&self, view: &str, after: Option<String>) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("view", view);
+        if let Some(after) = after {
+            q.append_pair("after", &after);
+        }
+        if let Some(limit) = self.limit {
+            q.append_pair("limit", &limit.to_string());
+        }
+        format!("/admin/bookings?{}", q.finish())
+    }
+}
+
 const VIEWS: [(&str, BookingView); 3] = [
     ("upcoming", BookingView::Upcoming),
     ("past", BookingView::Past),
@@ -738,7 +737,7 @@ pub async fn bookings(
     lang: Lang,
     uri: Uri,
     Query(query): Query<BookingQuery>,
-) -> Response {
+) -> Page {
     let (view_name, view) = VIEWS
         .into_iter()
         .find(|(name, _)| *name == query.view)
@@ -747,32 +746,16 @@ pub async fn bookings(
     let limit = page_size(query.limit);
     let store = admin.app.store();
     let now = OffsetDateTime::now_utc();
-    let mut found = match store
+    let mut found = store
         .booking_page(view, cursor.as_ref(), now, limit + 1)
-        .await
-    {
-        Ok(found) => found,
-        Err(e) => return unavailable(e),
-    };
+        .await?;
     let more = found.len() as i64 > limit;
     found.truncate(limit as usize);
     let layout = admin.layout(lang, "bookings", &uri, session.csrf);
-    let rows = match booking_rows(&admin, &found, &layout.t).await {
-        Ok(rows) => rows,
-        Err(e) => return unavailable(e),
-    };
-    let link = |after: Option<String>| {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        q.append_pair("view", view_name);
-        after.map(|a| q.append_pair("after", &a));
-        query.limit.map(|l| q.append_pair("limit", &l.to_string()));
-        format!("/admin/bookings?{}", q.finish())
-    };
-    let next = found
-        .last()
-        .filter(|_| more)
-        .and_then(cursor_of)
-        .map(|c| link(Some(c)));
+    let rows = booking_rows(&admin, &found, &layout.t).await?;
+    let link = |after: Option<String>| query.link(view_name, after);
+    let next = found.last().filter(|_| more).and_then(cursor_of);
+    let next = next.map(|c| link(Some(c)));
     let views = VIEWS
         .iter()
         .map(|(name, _)| (*name, layout.t.get(&format!("view-{name}"))))
@@ -785,12 +768,7 @@ pub async fn bookings(
         first: cursor.map(|_| link(None)),
         layout,
     };
-    html_page(
-        &admin,
-        lang,
-        StatusCode::OK,
-        page.render().map_err(Into::into),
-    )
+    Ok(admin.render(lang, &page))
 }
 
 /// Builds rows for a page of bookings, with one query for all the chains.
@@ -866,30 +844,18 @@ pub async fn booking(
     uri: Uri,
     request: HeaderMap,
     Path(uid): Path<String>,
-) -> Response {
-    let found = match admin.app.store().booking(&uid).await {
-        Ok(found) => found,
-        Err(e) => return unavailable(e),
-    };
+) -> Page {
+    let found = admin.app.store().booking(&uid).await?;
     let Some(b) = found else {
-        return admin.app.not_found_page(&uri, &request);
+        return Ok(admin.app.not_found_page(&uri, &request));
     };
     let layout = admin.layout(lang, "bookings", &uri, session.csrf);
-    let rows = match booking_rows(&admin, std::slice::from_ref(&b), &layout.t).await {
-        Ok(rows) => rows,
-        Err(e) => return unavailable(e),
-    };
+    let ids: Vec<&str> = b.deliveries.iter().map(String::as_str).collect();
+    let summaries = admin.app.store().delivery_summaries(&ids).await?;
+    let row = booking_row(&b, &summaries, &layout.t);
     let facts = booking_facts(&b, &layout.t);
-    let Some(row) = rows.into_iter().next() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
     let page = BookingDetailPage { layout, row, facts };
-    html_page(
-        &admin,
-        lang,
-        StatusCode::OK,
-        page.render().map_err(Into::into),
-    )
+    Ok(admin.render(lang, &page))
 }
 
 fn booking_facts(b: &Booking, t: &Texts<'_>) -> Vec<(String, String)> {

@@ -27,6 +27,7 @@ on_both_stores!(
     delivery_pages_list_every_row_exactly_once,
     the_chart_reflects_the_ledger,
     bookings_are_split_into_views_with_their_chains,
+    booking_pages_list_every_booking_exactly_once,
     the_language_switch_renders_russian,
     admin_pages_send_strict_security_headers,
     logging_out_ends_the_session_in_the_browser,
@@ -369,6 +370,32 @@ async fn bookings_are_split_into_views_with_their_chains(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(missing.status().as_u16(), 404);
+}
+
+async fn booking_pages_list_every_booking_exactly_once(db: TestDb) {
+    let app = spawn_admin(db).await;
+    let client = login(&app).await;
+    let mut posted = Vec::new();
+    for n in 0..11 {
+        // Pairs share a start time, so the uid must break the tie.
+        let start = format!("2025-03-{:02}T09:00:00Z", 1 + n / 2);
+        let uid = format!("paged{n:02}");
+        let body = edit(&created(&uid, n), &[("2025-03-14T09:00:00Z", &start)]);
+        app.post_signed(&body).await;
+        posted.push(uid);
+    }
+    app.worker.drain().await.unwrap();
+    let mut seen = Vec::new();
+    let mut next = Some("/admin/bookings?view=past&limit=3".to_owned());
+    while let Some(path) = next {
+        let html = page(&client, &app, &path).await;
+        seen.extend(bookings_on(&html));
+        next = next_link(&html);
+        assert!(seen.len() <= posted.len(), "the pager repeats rows");
+    }
+    // Latest start first, so the reverse of the order they were posted in.
+    posted.reverse();
+    assert_eq!(seen, posted);
 }
 
 async fn the_language_switch_renders_russian(db: TestDb) {

@@ -39,9 +39,11 @@ pub struct DeliveryPage {
 pub enum BookingView {
     /// Starting now or later, not cancelled, rejected or rescheduled away.
     Upcoming,
-    /// Started before now, not cancelled or rejected; latest first.
+    /// Started before now and not cancelled (rejected and rescheduled ones
+    /// show with their status); latest first.
     Past,
-    /// Cancelled or rejected; latest start first.
+    /// Cancelled; latest start first. One status, so the `(status,
+    /// start_at)` index yields the rows already in order.
     Cancelled,
 }
 
@@ -141,24 +143,28 @@ impl Store {
         now: OffsetDateTime,
         limit: i64,
     ) -> Result<Vec<Booking>, StoreError> {
-        const LIVE: &str = "(status IS NULL OR status NOT IN ('cancelled', 'rejected'))";
         let (filter, forward) = match view {
             BookingView::Upcoming => (
                 "start_at >= $1 AND (status IS NULL OR status NOT IN \
-                 ('cancelled', 'rejected', 'rescheduled'))"
-                    .to_owned(),
+                 ('cancelled', 'rejected', 'rescheduled'))",
                 true,
             ),
-            BookingView::Past => (format!("start_at < $1 AND {LIVE}"), false),
+            BookingView::Past => (
+                "start_at < $1 AND (status IS NULL OR status <> 'cancelled')",
+                false,
+            ),
             BookingView::Cancelled => (
-                "start_at IS NOT NULL AND $1 = $1 AND status IN ('cancelled', 'rejected')"
-                    .to_owned(),
+                "status = 'cancelled' AND start_at IS NOT NULL AND $1 = $1",
                 false,
             ),
         };
         let (cmp, order) = if forward { (">", "ASC") } else { ("<", "DESC") };
+        // The first bound alone is what lets the start_at index seek to the
+        // cursor; the rest breaks ties between equal start times by uid.
         let keyset = match after {
-            Some(_) => format!("AND (start_at {cmp} $2 OR (start_at = $2 AND uid {cmp} $3))"),
+            Some(_) => format!(
+                "AND start_at {cmp}= $2 AND (start_at {cmp} $2 OR (start_at = $2 AND uid {cmp} $3))"
+            ),
             None => "AND $2 = $2 AND $3 = $3".to_owned(),
         };
         let sql = format!(

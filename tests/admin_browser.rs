@@ -1,6 +1,7 @@
 //! The admin dashboard in Debian's headless Chromium: sign in, open a
-//! delivery, replay it, and keep screenshots of the overview and of a
-//! delivery page in `target/screenshots/` (under `CARGO_TARGET_DIR` when set).
+//! delivery, replay it, and keep screenshots of the overview, a delivery
+//! page and the Russian bookings page in `target/screenshots/` (under
+//! `CARGO_TARGET_DIR` when set).
 //!
 //! Without `chromium` and `chromedriver` the test prints `SKIP` and passes,
 //! unless `CI` is set. All traffic stays on 127.0.0.1.
@@ -91,6 +92,19 @@ async fn sign_in_open_a_delivery_and_replay_it() {
         (stored.status, stored.process_count),
         (Status::Processed, 2)
     );
+
+    // The Russian bookings page, for a look at the longer labels.
+    browser
+        .client
+        .goto(&app.url("/admin/bookings?lang=ru"))
+        .await
+        .unwrap();
+    browser
+        .wait_for("document.documentElement.lang === 'ru'")
+        .await;
+    let rows = "document.querySelectorAll('tr[data-booking]').length";
+    assert!(browser.eval(rows).await.as_u64().unwrap() > 0);
+    save_screenshot(&browser, &dir.join("admin-bookings-ru.png")).await;
 
     let blocked: Vec<_> = browser
         .severe_log_entries()

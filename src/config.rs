@@ -40,6 +40,8 @@ pub struct Config {
     pub request_timeout: Duration,
     pub pages: crate::pages::PagesConfig,
     pub notify: crate::notify::NotifyConfig,
+    /// `BOOKME_ADMIN_TOKEN`: enables `/admin` when set. Never logged.
+    pub admin_token: Option<SecretString>,
 }
 
 /// A configuration value that could not be used, with the variable it came from.
@@ -236,6 +238,7 @@ impl Config {
             )?,
             pages: crate::pages::parse(&var)?,
             notify: crate::notify::NotifyConfig::from_lookup(&var)?,
+            admin_token: var("BOOKME_ADMIN_TOKEN").map(|t| SecretString::from(t.trim().to_owned())),
         })
     }
 
@@ -481,5 +484,14 @@ mod tests {
         let c = config(&[("DATABASE_URL", "postgres://u:hunter2@db/bookme")]).unwrap();
         assert_eq!(c.database.kind(), "postgres");
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn the_admin_token_is_not_debug_printed() {
+        let c = config(&[("BOOKME_ADMIN_TOKEN", " open-sesame-token ")]).unwrap();
+        let token = c.admin_token.as_ref().unwrap();
+        assert_eq!(token.expose_secret(), "open-sesame-token");
+        assert!(!format!("{c:?}").contains("open-sesame"));
+        assert!(config(&[]).unwrap().admin_token.is_none());
     }
 }

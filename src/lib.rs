@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //!
+//! - [`admin`]: the operator's dashboard at `/admin`, when a token is set.
 //! - [`config`]: typed configuration from the environment.
 //! - [`telemetry`]: logging setup.
 //! - [`calcom`]: Cal.com's contract: signatures, body shapes, typed events.
@@ -16,6 +17,7 @@
 //!
 //! `ARCHITECTURE.md` states the invariants that hold across these modules.
 
+pub mod admin;
 pub mod calcom;
 pub mod cli;
 pub mod config;

@@ -8,24 +8,13 @@
 
 mod pages_support;
 
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-use axum::http::Method;
-use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
+use fantoccini::Locator;
+use pages_support::browser::{Browser, PATIENCE, screenshot_dir};
 use pages_support::{TestSite, closed_origin};
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
 /// One browser at a time: the machines that run these have few cores.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// How long to wait for a page to reach an expected state.
-const PATIENCE: Duration = Duration::from_secs(15);
 
 /// A stand-in for Cal.com's `embed.js`: it replays the queued `inline` call
 /// the way the real script does, filling the container with a marked element.
@@ -268,164 +257,6 @@ async fn screenshots_at_desktop_and_phone_widths() {
     browser.finish().await;
 }
 
-/// A Chromium session with the chromedriver that runs it.
-struct Browser {
-    client: Client,
-    driver: Child,
-    _profile: TempDir,
-}
-
-impl Browser {
-    /// Starts chromedriver and a headless Chromium, or returns `None` after
-    /// a visible SKIP notice when they are not installed and `CI` is unset.
-    async fn start() -> Option<Self> {
-        let driver = find_program(&["chromedriver"]);
-        let chromium = find_program(&["chromium", "chromium-browser"]);
-        let (Some(driver), Some(chromium)) = (driver, chromium) else {
-            let missing = "chromium and chromedriver are not installed";
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{missing}, and CI needs them"
-            );
-            eprintln!("SKIP: {missing} (apt-get install chromium chromium-driver)");
-            return None;
-        };
-        let port = free_port();
-        let driver = Command::new(driver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        wait_for_port(port).await;
-        let profile = tempfile::tempdir().unwrap();
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(capabilities(&chromium, profile.path()))
-            .connect(&format!("http://127.0.0.1:{port}/"))
-            .await
-            .expect("a Chromium session");
-        Some(Self {
-            client,
-            driver,
-            _profile: profile,
-        })
-    }
-
-    /// Evaluates a JavaScript expression in the page.
-    async fn eval(&self, expression: &str) -> Value {
-        let script = format!("return ({expression});");
-        self.client.execute(&script, Vec::new()).await.unwrap()
-    }
-
-    /// Polls `condition` until it is true; panics with it after [`PATIENCE`].
-    async fn wait_for(&self, condition: &str) {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        while self.eval(condition).await != json!(true) {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {condition}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// The console's error entries since the last call.
-    async fn severe_log_entries(&self) -> Vec<Value> {
-        let entries = self.post("se/log", json!({ "type": "browser" })).await;
-        let entries = entries.as_array().cloned().unwrap_or_default();
-        entries
-            .into_iter()
-            .filter(|e| e["level"] == "SEVERE")
-            .collect()
-    }
-
-    /// Emulates a viewport of exactly this size, as a phone would have.
-    async fn set_viewport(&self, width: u32, height: u32) {
-        let params = json!({
-            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600
-        });
-        let cmd = json!({ "cmd": "Emulation.setDeviceMetricsOverride", "params": params });
-        self.post("goog/cdp/execute", cmd).await;
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let cmd = SessionPost {
-            path: path.to_owned(),
-            body: body.to_string(),
-        };
-        self.client
-            .issue_cmd(cmd)
-            .await
-            .expect("chromedriver answers")
-    }
-
-    async fn finish(mut self) {
-        let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.driver.kill();
-    }
-}
-
-/// A chromedriver extension command: `POST /session/{id}/<path>`.
-#[derive(Debug)]
-struct SessionPost {
-    path: String,
-    body: String,
-}
-
-impl WebDriverCompatibleCommand for SessionPost {
-    fn endpoint(
-        &self,
-        base: &url::Url,
-        session: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base.join(&format!(
-            "session/{}/{}",
-            session.unwrap_or_default(),
-            self.path
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
-        (Method::POST, Some(self.body.clone()))
-    }
-}
-
-/// Headless Chromium as the developers' guide requires, resolving no host
-/// but 127.0.0.1 so that no test traffic leaves the machine.
-fn capabilities(chromium: &Path, profile: &Path) -> Capabilities {
-    let args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--lang=en-US",
-        "--window-size=1280,900",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
-    ]
-    .map(String::from)
-    .into_iter()
-    .chain([format!("--user-data-dir={}", profile.display())])
-    .collect::<Vec<_>>();
-    let caps = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": { "binary": chromium, "args": args },
-        "goog:loggingPrefs": { "browser": "ALL" },
-    });
-    caps.as_object().cloned().expect("an object")
-}
-
 /// Serves the stand-in `embed/embed.js` on a local port; returns its origin.
 async fn stand_in_cal() -> String {
     use axum::http::header;
@@ -442,36 +273,6 @@ async fn stand_in_cal() -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}")
-}
-
-fn find_program(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let dirs = std::env::split_paths(&path).chain([PathBuf::from("/usr/bin")]);
-    dirs.flat_map(|dir| names.iter().map(move |name| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-async fn wait_for_port(port: u16) {
-    for _ in 0..200 {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("chromedriver did not listen on port {port}");
-}
-
-/// `target/screenshots`, under `CARGO_TARGET_DIR` when that is set.
-fn screenshot_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("screenshots")
 }
 
 fn text<'a>(entry: &'a Value, key: &str) -> &'a str {

@@ -23,11 +23,15 @@ use tokio::sync::Mutex;
 /// A canary secret: if these bytes show up in any log, the test fails.
 const CANARY_SECRET: &str = "canary-7f1d-secret-9c2e";
 
+/// The admin token, likewise.
+const CANARY_ADMIN_TOKEN: &str = "canary-admin-4b8a-token-1e5f";
+
 /// Starts `bookme serve` on `db` with the canary and test secrets.
 async fn start(db: &TestDb, log: &Path, port: u16, rust_log: &str) -> Bookme {
     let envs = [
         ("CAL_WEBHOOK_SECRET", format!("{CANARY_SECRET},test-secret")),
         ("CAL_DEBUG", "1".to_owned()),
+        ("BOOKME_ADMIN_TOKEN", CANARY_ADMIN_TOKEN.to_owned()),
         ("DATABASE_URL", db.url.clone()),
         ("RUST_LOG", rust_log.to_owned()),
     ];
@@ -192,6 +196,10 @@ async fn full_run(rust_log: &str) -> String {
         .await
         .unwrap();
     assert!(!debug.contains(CANARY_SECRET));
+    // A login attempt carries the admin token in its form body.
+    let login = format!("{}/admin/login", server.url().replace("/api/cal/webhook", ""));
+    let form = [("token", CANARY_ADMIN_TOKEN), ("csrf", "x")];
+    client.post(&login).form(&form).send().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await; // let the worker log
     assert!(server.terminate().await.success());
     std::fs::read_to_string(&log).unwrap()
@@ -211,6 +219,10 @@ async fn no_log_line_holds_the_secret_even_at_trace() {
     assert!(
         !text.contains("test-secret"),
         "the webhook secret reached the log"
+    );
+    assert!(
+        !text.contains(CANARY_ADMIN_TOKEN),
+        "the admin token reached the log"
     );
 }
 

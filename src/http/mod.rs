@@ -84,6 +84,20 @@ impl AppState {
     pub fn webhook_url(&self) -> &str {
         &self.inner.webhook_url
     }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Wakes this process's worker, if it runs one, after a replay.
+    pub fn waker(&self) -> &Waker {
+        &self.inner.waker
+    }
+
+    /// The site's one 404, for handlers that find nothing under a path.
+    pub fn not_found_page(&self, uri: &Uri, request: &HeaderMap) -> Response {
+        self.inner.site.not_found(uri, request)
+    }
 }
 
 impl FromRef<AppState> for Arc<Site> {
@@ -102,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{WEBHOOK_PATH}/"), webhook)
         .merge(ops::routes(with_metrics))
         .merge(pages::routes())
+        .merge(crate::admin::routes(&state))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), check_host))
         .layer(middleware::from_fn_with_state(state.clone(), time_request))

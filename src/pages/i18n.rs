@@ -4,7 +4,8 @@
 //! forms by the CLDR rules of each language, so Russian gets its one, few
 //! and many forms (1 минута, 2 минуты, 5 минут) from the file.
 
-use fluent_bundle::{FluentArgs, FluentBundle, FluentResource};
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource};
 use unic_langid::LanguageIdentifier;
 
 use super::locale::Locale;
@@ -14,26 +15,45 @@ const RU: &str = include_str!("../../locales/ru/bookme.ftl");
 
 /// A translation that could not be produced: a defect in a `.ftl` file.
 #[derive(Debug, thiserror::Error)]
+/// The first field names the file, e.g. `locales/ru/bookme.ftl`.
 pub enum I18nError {
-    #[error("locales/{0}/bookme.ftl does not parse: {1}")]
-    Syntax(&'static str, String),
-    #[error("locales/{0}/bookme.ftl has no message {1:?}")]
-    Missing(&'static str, String),
-    #[error("locales/{0}/bookme.ftl message {1:?} does not format: {2}")]
-    Format(&'static str, String, String),
+    #[error("{0} does not parse: {1}")]
+    Syntax(String, String),
+    #[error("{0} has no message {1:?}")]
+    Missing(String, String),
+    #[error("{0} message {1:?} does not format: {2}")]
+    Format(String, String, String),
 }
 
-/// The loaded bundles, one per locale.
+/// The loaded bundles of one file name, one bundle per locale.
 pub struct Translations {
+    name: &'static str,
     bundles: [FluentBundle<FluentResource>; 2],
 }
 
 impl Translations {
-    /// Parses the embedded files; any syntax error is reported, not skipped.
+    /// Parses the embedded page texts; any syntax error is reported, not
+    /// skipped.
     pub fn load() -> Result<Self, I18nError> {
+        Self::from_sources("bookme", EN, RU)
+    }
+
+    /// Parses `locales/en/<name>.ftl` and `locales/ru/<name>.ftl`, given
+    /// as text; other modules (the admin dashboard) embed their own files.
+    pub fn from_sources(name: &'static str, en: &str, ru: &str) -> Result<Self, I18nError> {
         Ok(Self {
-            bundles: [bundle(Locale::En, EN)?, bundle(Locale::Ru, RU)?],
+            name,
+            bundles: [bundle(name, Locale::En, en)?, bundle(name, Locale::Ru, ru)?],
         })
+    }
+
+    /// Whether `locale` has a message `id`.
+    pub fn has(&self, locale: Locale, id: &str) -> bool {
+        self.bundles[locale.index()].has_message(id)
+    }
+
+    fn file(&self, locale: Locale) -> String {
+        file_name(self.name, locale)
     }
 
     /// One message, formatted with `args`.
@@ -44,7 +64,7 @@ impl Translations {
         args: Option<&FluentArgs<'_>>,
     ) -> Result<String, I18nError> {
         let bundle = &self.bundles[locale.index()];
-        let missing = || I18nError::Missing(locale.as_str(), id.to_owned());
+        let missing = || I18nError::Missing(self.file(locale), id.to_owned());
         let pattern = bundle
             .get_message(id)
             .and_then(|m| m.value())
@@ -54,7 +74,7 @@ impl Translations {
         match errors.first() {
             None => Ok(text.into_owned()),
             Some(e) => Err(I18nError::Format(
-                locale.as_str(),
+                self.file(locale),
                 id.to_owned(),
                 e.to_string(),
             )),
@@ -69,15 +89,25 @@ impl Translations {
     }
 }
 
-fn bundle(locale: Locale, source: &str) -> Result<FluentBundle<FluentResource>, I18nError> {
-    let syntax = |e: String| I18nError::Syntax(locale.as_str(), e);
+fn file_name(name: &str, locale: Locale) -> String {
+    format!("locales/{}/{name}.ftl", locale.as_str())
+}
+
+fn bundle(
+    name: &str,
+    locale: Locale,
+    source: &str,
+) -> Result<FluentBundle<FluentResource>, I18nError> {
+    let syntax = |e: String| I18nError::Syntax(file_name(name, locale), e);
     let resource = FluentResource::try_new(source.to_owned())
         .map_err(|(_, errors)| syntax(format!("{errors:?}")))?;
     let lang: LanguageIdentifier = locale
         .as_str()
         .parse()
         .map_err(|e| syntax(format!("{e}")))?;
-    let mut bundle = FluentBundle::new(vec![lang]);
+    // The concurrent bundle is `Sync`, so the admin dashboard can keep one
+    // in its shared state and format per request.
+    let mut bundle = FluentBundle::new_concurrent(vec![lang]);
     // Unicode isolation marks around arguments would land inside HTML
     // attributes and the page title; our arguments are plain names and numbers.
     bundle.set_use_isolating(false);

@@ -10,6 +10,7 @@
 //! another worker takes the row. Only the lease holder can record an outcome
 //! ([`Store::complete`], [`Store::fail`]), so an outcome is applied once.
 
+mod admin;
 mod bookings;
 mod notifications;
 mod purge;
@@ -29,6 +30,7 @@ use crate::config::DatabaseUrl;
 use crate::ledger::Booking;
 use crate::notify::Outbox;
 
+pub use admin::{AdminCounts, BookingCursor, BookingView, DayCount, DeliveryPage, DeliverySummary};
 pub use bookings::BookingFilter;
 pub use notifications::{Notification, NotifyStatus, Resend};
 pub use purge::{Purge, PurgeCount};

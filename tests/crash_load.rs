@@ -34,7 +34,14 @@ async fn ten_thousand_deliveries_survive_two_sigkills(db: TestDb) {
     let acked = Arc::new(Mutex::new(HashMap::<usize, String>::new()));
     let (next, count) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let senders: Vec<_> = (0..32)
-        .map(|_| tokio::spawn(send(url.clone(), next.clone(), count.clone(), acked.clone())))
+        .map(|_| {
+            tokio::spawn(send(
+                url.clone(),
+                next.clone(),
+                count.clone(),
+                acked.clone(),
+            ))
+        })
         .collect();
     let mut acked_before_kills = Vec::new();
     for at in KILL_AT {
@@ -49,7 +56,11 @@ async fn ten_thousand_deliveries_survive_two_sigkills(db: TestDb) {
         s.await.unwrap();
     }
     let acked = acked.lock().await.clone();
-    assert_eq!(acked.len(), TOTAL, "every delivery was acknowledged in the end");
+    assert_eq!(
+        acked.len(),
+        TOTAL,
+        "every delivery was acknowledged in the end"
+    );
     let store = db.store().await;
     wait_until_processed(&store).await;
     check(&store, &acked).await;
@@ -99,9 +110,16 @@ async fn wait_until_processed(store: &Store) {
 /// Stored = acknowledged, each processed once, each in its booking's set.
 async fn check(store: &Store, acked: &HashMap<usize, String>) {
     let rows = store.all().await.unwrap();
-    assert_eq!(rows.len(), TOTAL, "stored deliveries equal acknowledged ones");
+    assert_eq!(
+        rows.len(),
+        TOTAL,
+        "stored deliveries equal acknowledged ones"
+    );
     let by_id: HashMap<_, _> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
-    let filter = BookingFilter { limit: i64::MAX, ..Default::default() };
+    let filter = BookingFilter {
+        limit: i64::MAX,
+        ..Default::default()
+    };
     let ledger: HashMap<String, _> = store
         .bookings(&filter)
         .await
@@ -110,11 +128,22 @@ async fn check(store: &Store, acked: &HashMap<usize, String>) {
         .map(|b| (b.uid.as_str().to_owned(), b))
         .collect();
     for (n, id) in acked {
-        let row = by_id.get(id.as_str()).unwrap_or_else(|| panic!("acknowledged {id} lost"));
+        let row = by_id
+            .get(id.as_str())
+            .unwrap_or_else(|| panic!("acknowledged {id} lost"));
         assert_eq!(row.body, workload(*n), "{id}: body changed");
-        assert_eq!((row.status, row.process_count), (Status::Processed, 1), "{id}");
+        assert_eq!(
+            (row.status, row.process_count),
+            (Status::Processed, 1),
+            "{id}"
+        );
         let uid = row.booking_uid.as_deref().unwrap();
-        let booking = ledger.get(uid).unwrap_or_else(|| panic!("{uid} missing from the ledger"));
-        assert!(booking.deliveries.contains(id), "{id} has no effect on {uid}");
+        let booking = ledger
+            .get(uid)
+            .unwrap_or_else(|| panic!("{uid} missing from the ledger"));
+        assert!(
+            booking.deliveries.contains(id),
+            "{id} has no effect on {uid}"
+        );
     }
 }

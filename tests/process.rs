@@ -197,7 +197,10 @@ async fn full_run(rust_log: &str) -> String {
         .unwrap();
     assert!(!debug.contains(CANARY_SECRET));
     // A login attempt carries the admin token in its form body.
-    let login = format!("{}/admin/login", server.url().replace("/api/cal/webhook", ""));
+    let login = format!(
+        "{}/admin/login",
+        server.url().replace("/api/cal/webhook", "")
+    );
     let form = [("token", CANARY_ADMIN_TOKEN), ("csrf", "x")];
     client.post(&login).form(&form).send().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await; // let the worker log

@@ -32,27 +32,65 @@ impl PrivatePostgres {
             .map(|e| e.unwrap().path().join("bin"))
             .filter(|b| b.join("initdb").exists());
         let Some(bin) = bin else {
-            assert!(std::env::var_os("CI").is_none(), "CI is set but initdb is missing");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but initdb is missing"
+            );
             eprintln!("SKIP: PostgreSQL server binaries not found under /usr/lib/postgresql");
             return None;
         };
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         run("chown", &["postgres", dir.path().to_str().unwrap()]);
-        as_postgres(&bin, "initdb", &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres"]);
+        as_postgres(
+            &bin,
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+            ],
+        );
         let port = common::free_port();
-        Some(Self { bin, data, port, _dir: dir })
+        Some(Self {
+            bin,
+            data,
+            port,
+            _dir: dir,
+        })
     }
 
     fn start(&self) {
-        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.data.display());
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.data.display()
+        );
         let data = self.data.to_str().unwrap();
-        as_postgres(&self.bin, "pg_ctl", &["-D", data, "-o", &options, "-w", "-l", "/dev/null", "start"]);
+        as_postgres(
+            &self.bin,
+            "pg_ctl",
+            &["-D", data, "-o", &options, "-w", "-l", "/dev/null", "start"],
+        );
     }
 
     /// Stops at once, as a crash or an operator's `kill -9` would.
     fn stop(&self) {
-        as_postgres(&self.bin, "pg_ctl", &["-D", self.data.to_str().unwrap(), "-m", "immediate", "-w", "stop"]);
+        as_postgres(
+            &self.bin,
+            "pg_ctl",
+            &[
+                "-D",
+                self.data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        );
     }
 
     fn url(&self) -> String {
@@ -83,21 +121,36 @@ fn as_postgres(bin: &Path, tool: &str, args: &[&str]) {
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{tool}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{tool}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_stopped_mid_run_gives_503_then_recovers_by_itself() {
-    let Some(pg) = PrivatePostgres::create() else { return };
+    let Some(pg) = PrivatePostgres::create() else {
+        return;
+    };
     pg.start();
-    let db = TestDb { url: pg.url(), kind: "postgres", dir: tempfile::tempdir().unwrap() };
+    let db = TestDb {
+        url: pg.url(),
+        kind: "postgres",
+        dir: tempfile::tempdir().unwrap(),
+    };
     let app = spawn_app(db, &[]).await;
     assert_eq!(app.post_signed(&unique_booking(0)).await.status, 200);
 
     pg.stop();
     for n in 1..=10 {
         let reply = app.post_signed(&unique_booking(n)).await;
-        assert_eq!(reply.status, 503, "delivery {n} while the store is down: {}", reply.text());
+        assert_eq!(
+            reply.status,
+            503,
+            "delivery {n} while the store is down: {}",
+            reply.text()
+        );
         assert!(reply.headers.contains_key("retry-after"));
     }
     assert_eq!(app.get("/readyz").await.status, 503);
@@ -113,10 +166,17 @@ async fn postgres_stopped_mid_run_gives_503_then_recovers_by_itself() {
         assert_eq!(reply.status, 503, "{}", reply.text());
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert!(recovered.is_some(), "bookme did not recover within 30 s of the store's return");
+    assert!(
+        recovered.is_some(),
+        "bookme did not recover within 30 s of the store's return"
+    );
     assert_eq!(app.get("/readyz").await.status, 200);
     app.worker.drain().await.unwrap();
     let rows = app.store.all().await.unwrap();
-    assert_eq!(rows.len(), 2, "the two acknowledged deliveries, and nothing refused");
+    assert_eq!(
+        rows.len(),
+        2,
+        "the two acknowledged deliveries, and nothing refused"
+    );
     assert!(rows.iter().all(|r| r.status == Status::Processed));
 }

@@ -82,7 +82,7 @@ impl Db {
             DatabaseUrl::Postgres(u) => (Backend::Postgres, u.expose_secret().to_owned()),
         };
         let options: AnyConnectOptions = raw.parse()?;
-        let pool = pool(backend, &options, 8).await?;
+        let pool = pool(backend, &options, 8, Duration::from_secs(5)).await?;
         let writer_pool = pool_for_writer(backend, &options).await?;
         let writer = Writer::spawn(Sink { pool: writer_pool });
         Ok(Self {
@@ -316,10 +316,11 @@ async fn pool(
     backend: Backend,
     options: &AnyConnectOptions,
     size: u32,
+    acquire_timeout: Duration,
 ) -> Result<AnyPool, sqlx::Error> {
     AnyPoolOptions::new()
         .max_connections(size)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(acquire_timeout)
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
@@ -334,11 +335,14 @@ async fn pool(
 
 /// The writer has a pool of one, so a broken connection (a restarted
 /// PostgreSQL) is replaced on the next batch without a restart of bookme.
+/// Only the writer uses it, so its acquire timeout only bounds how long a
+/// connection attempt to a store that is down may hold the batch (and its
+/// requests) before they get 503.
 async fn pool_for_writer(
     backend: Backend,
     options: &AnyConnectOptions,
 ) -> Result<AnyPool, sqlx::Error> {
-    pool(backend, options, 1).await
+    pool(backend, options, 1, Duration::from_secs(2)).await
 }
 
 struct Sink {

@@ -25,6 +25,7 @@ pub mod http;
 pub mod ledger;
 pub mod notify;
 pub mod pages;
+pub mod retry;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -243,18 +243,9 @@ impl Worker {
         }
     }
 
-    /// Exponential backoff with full jitter over the upper half: the wait
-    /// for attempt n is uniform in [d/2, d], d = base * 2^(n-1), capped.
     fn backoff(&self, attempt: i64) -> Duration {
-        let exp = u32::try_from(attempt.saturating_sub(1))
-            .unwrap_or(u32::MAX)
-            .min(30);
-        let full = self
-            .options
-            .backoff_base
-            .saturating_mul(1 << exp)
-            .min(self.options.backoff_cap);
-        full.mul_f64(0.5 + fastrand::f64() / 2.0)
+        let o = &self.options;
+        crate::retry::backoff(o.backoff_base, o.backoff_cap, attempt)
     }
 
     pub fn owner(&self) -> &str {

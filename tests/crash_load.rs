@@ -62,7 +62,7 @@ async fn ten_thousand_deliveries_survive_two_sigkills(db: TestDb) {
         "every delivery was acknowledged in the end"
     );
     let store = db.store().await;
-    wait_until_processed(&store).await;
+    common::wait_until_processed(&store).await;
     check(&store, &acked).await;
     eprintln!(
         "crash under load ({}): {TOTAL} acknowledged, SIGKILL after {acked_before_kills:?}, 0 lost",
@@ -95,16 +95,6 @@ async fn send(
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
-}
-
-async fn wait_until_processed(store: &Store) {
-    for _ in 0..1800 {
-        if store.stats().await.unwrap().pending == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("deliveries still pending after 180 s");
 }
 
 /// Stored = acknowledged, each processed once, each in its booking's set.

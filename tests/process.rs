@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bookme::calcom::signature::sign;
-use bookme::store::{Status, Store};
+use bookme::store::Status;
 use common::TestDb;
 use common::process::{Bookme, free_port, post_signed};
 use tokio::sync::Mutex;
@@ -40,17 +40,6 @@ async fn start(db: &TestDb, log: &Path, port: u16, rust_log: &str) -> Bookme {
 
 async fn post(client: &reqwest::Client, url: &str, body: &[u8]) -> Option<String> {
     post_signed(client, url, "test-secret", body).await
-}
-
-/// Waits until the worker has nothing pending, or fails after a bound.
-async fn wait_until_processed(store: &Store) {
-    for _ in 0..600 {
-        if store.stats().await.unwrap().pending == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("deliveries still pending 30 s after restart");
 }
 
 async fn acknowledged_deliveries_survive_sigkill_and_are_processed_once(db: TestDb) {
@@ -100,7 +89,7 @@ async fn acknowledged_deliveries_survive_sigkill_and_are_processed_once(db: Test
     // Start again on the same file: pending work is picked up.
     let restarted = start(&db, &log, port, "info").await;
     let store = db.store().await;
-    wait_until_processed(&store).await;
+    common::wait_until_processed(&store).await;
     for (n, id) in &acked {
         let row = store
             .get(id)

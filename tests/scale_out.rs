@@ -60,7 +60,7 @@ async fn two_servers_and_two_workers_share_one_postgres() {
         TOTAL,
         "both servers acknowledge everything"
     );
-    wait_until_processed(&store).await;
+    common::wait_until_processed(&store).await;
 
     check_exactly_once(&store).await;
     check_ledger_matches_one_process(&store).await;
@@ -95,16 +95,6 @@ async fn send_until_done(urls: Arc<Vec<String>>, next: Arc<AtomicUsize>, acked: 
             }
         }
     }
-}
-
-async fn wait_until_processed(store: &Store) {
-    for _ in 0..1800 {
-        if store.stats().await.unwrap().pending == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("deliveries still pending after 180 s");
 }
 
 async fn check_exactly_once(store: &Store) {

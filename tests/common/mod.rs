@@ -449,3 +449,15 @@ pub fn workload(n: usize) -> Vec<u8> {
 }
 
 pub use process::free_port;
+
+/// Waits until no delivery is pending, or fails after three minutes. This
+/// checks that the work gets done, not how fast.
+pub async fn wait_until_processed(store: &Store) {
+    for _ in 0..1800 {
+        if store.stats().await.unwrap().pending == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("deliveries still pending after 180 s");
+}

@@ -20,6 +20,7 @@ pub fn run(args: &Args, command: &[String]) -> Result<String, String> {
         .args(&command[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", command[0]))?;
     let ready = wait_ready(&args.authority, &mut child, started);

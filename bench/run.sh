@@ -132,13 +132,16 @@ mkdir -p "$HTML/en/bookme" "$HTML/ru/bookme"
 curl -sf "http://127.0.0.1:$P_BOOKME/en/bookme" -o "$HTML/en/bookme/index.html"
 curl -sf "http://127.0.0.1:$P_BOOKME/ru/bookme" -o "$HTML/ru/bookme/index.html"
 echo "page: $(wc -c < "$HTML/en/bookme/index.html") bytes, identity encoding on both sides" >&2
-WRKOPTS=(--runs "$RUNS" --duration "${DUR}s" --warmup "${WARM}s" --connections $CONNS)
-ASTRO_DIR=$WORK/page-html BENCH_RESULTS=$WORK/wrk PORT=4399 \
-  "$SHARED/wrk/run-static-baseline.sh" "${WRKOPTS[@]}" >&2
-BENCH_RESULTS=$WORK/wrk "$SHARED/wrk/bench.sh" "http://127.0.0.1:$P_BOOKME" --pid "$BPID" \
-  --only page --label bookme-page "${WRKOPTS[@]}" >&2
-wrk_to_json page-nginx "$(ls -d "$WORK"/wrk/nginx-static-*/)summary.tsv"
-wrk_to_json page-bookme "$(ls -d "$WORK"/wrk/bookme-page-*/)summary.tsv"
+# One run at a time, alternating, so that a change in the machine's load hits both sides.
+WRKOPTS=(--runs 1 --duration "${DUR}s" --warmup "${WARM}s" --connections $CONNS)
+for ((r = 1; r <= RUNS; r++)); do
+  ASTRO_DIR=$WORK/page-html BENCH_RESULTS=$WORK/wrk-nginx-$r PORT=4399 \
+    "$SHARED/wrk/run-static-baseline.sh" "${WRKOPTS[@]}" >&2
+  BENCH_RESULTS=$WORK/wrk-bookme-$r "$SHARED/wrk/bench.sh" "http://127.0.0.1:$P_BOOKME" \
+    --pid "$BPID" --only page --label bookme-page "${WRKOPTS[@]}" >&2
+  wrk_to_json page-nginx "$(ls -d "$WORK/wrk-nginx-$r"/*/)summary.tsv"
+  wrk_to_json page-bookme "$(ls -d "$WORK/wrk-bookme-$r"/*/)summary.tsv"
+done
 
 # --- webhook -----------------------------------------------------------------
 say "webhook: Astro seed vs bookme (durable) vs bookme /healthz, unique signed deliveries"

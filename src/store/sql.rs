@@ -35,6 +35,19 @@ impl Backend {
         }
     }
 
+    /// Connections in the pool. SQLite has one write lock per file, and a
+    /// connection that finds it taken waits in SQLite's busy handler, which
+    /// sleeps 1 to 100 ms at a time. Under load the ingest writer and the
+    /// worker then spend more time asleep than writing. So on SQLite the
+    /// writer, the worker and readers share one connection and queue for it
+    /// in the pool, which hands it over as soon as it is released.
+    fn pool_size(self) -> u32 {
+        match self {
+            Self::Sqlite => 1,
+            Self::Postgres => 8,
+        }
+    }
+
     /// Row locking for claims: PostgreSQL lets concurrent workers skip each
     /// other's rows; SQLite has one writer at a time, so it needs none.
     fn skip_locked(self) -> &'static str {
@@ -49,9 +62,9 @@ const COLUMNS: &str = "seq, id, body, received_at, content_type, webhook_version
      shape, trigger_event, booking_uid, status, attempts, next_attempt_at, process_count, \
      processed_at, note, last_error";
 
-/// SQLite settings for every connection: WAL so readers never block the
-/// writer, `synchronous=FULL` so a commit survives power loss, and a busy
-/// timeout so the worker and the writer wait for each other.
+/// SQLite settings for every connection: WAL so readers in another process
+/// (the CLI) never block the writer, `synchronous=FULL` so a commit survives
+/// power loss, and a busy timeout so that such processes wait for each other.
 const SQLITE_PRAGMAS: &str =
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;";
 
@@ -82,8 +95,17 @@ impl Db {
             DatabaseUrl::Postgres(u) => (Backend::Postgres, u.expose_secret().to_owned()),
         };
         let options: AnyConnectOptions = raw.parse()?;
-        let pool = pool(backend, &options, 8, Duration::from_secs(5)).await?;
-        let writer_pool = pool_for_writer(backend, &options).await?;
+        let pool = pool(
+            backend,
+            &options,
+            backend.pool_size(),
+            Duration::from_secs(5),
+        )
+        .await?;
+        let writer_pool = match backend {
+            Backend::Sqlite => pool.clone(),
+            Backend::Postgres => pool_for_writer(backend, &options).await?,
+        };
         let writer = Writer::spawn(Sink { pool: writer_pool });
         Ok(Self {
             pool,
@@ -185,6 +207,9 @@ impl Db {
     /// Ok when the database answers and every migration this build knows
     /// of has been applied.
     pub async fn ready(&self) -> Result<(), String> {
+        if self.writer.is_stopped() {
+            return Err("store writer stopped: restart bookme".into());
+        }
         sqlx::query("SELECT 1")
             .execute(&self.pool)
             .await

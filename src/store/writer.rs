@@ -51,6 +51,14 @@ impl Writer {
         Self { queue }
     }
 
+    /// True once the writer task has ended, after which every insert fails.
+    // FIXME: supervise the task so that a panic restarts it instead of
+    // leaving the store read-only until bookme restarts; until then
+    // `/readyz` reports it so that an orchestrator restarts the process.
+    pub fn is_stopped(&self) -> bool {
+        self.queue.is_closed()
+    }
+
     pub async fn insert(&self, delivery: NewDelivery) -> Result<Inserted, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.queue

@@ -18,12 +18,8 @@ pub const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=warn,hyper=warn";
 /// `RUST_LOG` is unset: only problems, so their output stays readable.
 pub const QUIET_FILTER: &str = "warn";
 
-/// Installs the global subscriber. Call once, before anything logs.
-pub fn init(format: LogFormat) {
-    init_with_default(format, DEFAULT_FILTER);
-}
-
-/// Like [`init`], with `default` as the filter when `RUST_LOG` is unset.
+/// Installs the global subscriber, with `default` as the filter when
+/// `RUST_LOG` is unset. Call once, before anything logs.
 pub fn init_with_default(format: LogFormat, default: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
     let builder = tracing_subscriber::fmt()
